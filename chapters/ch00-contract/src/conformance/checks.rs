@@ -1,0 +1,693 @@
+//! The hand-written checks: one promise of the contract each.
+//!
+//! Each check opens a fresh store in a temporary directory, drives it
+//! through a scenario and compares every answer with the one the contract
+//! requires. The expected answers are written out or computed in the most
+//! obvious way possible (filtering a list), never with the code under test.
+
+use std::collections::BTreeMap;
+use std::ops::Bound::{self, Excluded, Included, Unbounded};
+
+use super::{CheckResult, Failure, Harness, collect_scan, show, show_entries};
+use crate::{Durability, Entry, Error, KeyRange, KvStore, MAX_KEY_LEN, MAX_VALUE_LEN, Stage};
+
+type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+
+fn show_opt(value: Option<&[u8]>) -> String {
+    match value {
+        Some(v) if v.len() > 64 => format!("Some(<{} bytes>)", v.len()),
+        Some(v) => format!("Some({})", show(v)),
+        None => "None".to_string(),
+    }
+}
+
+fn expect_get<S: KvStore>(store: &S, key: &[u8], want: Option<&[u8]>, when: &str) -> CheckResult {
+    let got = store.get(key)?;
+    if got.as_deref() != want {
+        return Err(Failure::new(format!(
+            "{when}: get({}) returned {}, expected {}",
+            show(key),
+            show_opt(got.as_deref()),
+            show_opt(want)
+        )));
+    }
+    Ok(())
+}
+
+fn expect_scan<S: KvStore>(store: &S, range: KeyRange, want: &[Entry], when: &str) -> CheckResult {
+    let got = collect_scan(store, range.clone())?;
+    if got != want {
+        return Err(Failure::new(format!(
+            "{when}: scan({range:?}) returned {}, expected {}",
+            show_entries(&got),
+            show_entries(want)
+        )));
+    }
+    Ok(())
+}
+
+fn expect_prefix<S: KvStore>(store: &S, prefix: &[u8], want: &[Entry], when: &str) -> CheckResult {
+    let got: Vec<Entry> = store.scan_prefix(prefix)?.collect::<Result<_, _>>()?;
+    if got != want {
+        return Err(Failure::new(format!(
+            "{when}: scan_prefix({}) returned {}, expected {}",
+            show(prefix),
+            show_entries(&got),
+            show_entries(want)
+        )));
+    }
+    Ok(())
+}
+
+/// The whole store, through a full scan and through `get` of every key,
+/// must equal `want`.
+fn expect_state<S: KvStore>(store: &S, want: &Model, when: &str) -> CheckResult {
+    let entries: Vec<Entry> = want.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    expect_scan(store, KeyRange::all(), &entries, when)?;
+    for (key, value) in want {
+        expect_get(store, key, Some(value), when)?;
+    }
+    Ok(())
+}
+
+fn entries(pairs: &[(&[u8], &[u8])]) -> Vec<Entry> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .collect()
+}
+
+fn model(pairs: &[(&[u8], &[u8])]) -> Model {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .collect()
+}
+
+// ANCHOR: set_then_get
+/// Values come back; keys that were never set, including prefixes and
+/// extensions of stored keys, are absent.
+pub fn set_then_get<S: Stage>() -> CheckResult {
+    let mut h = Harness::<S>::new()?;
+    let s = h.store();
+    expect_get(s, b"apple", None, "an empty store")?;
+    s.set(b"apple", b"red")?;
+    expect_get(s, b"apple", Some(b"red"), "after set(apple)")?;
+    s.set(b"banana", b"yellow")?;
+    expect_get(s, b"apple", Some(b"red"), "after a second set")?;
+    expect_get(s, b"banana", Some(b"yellow"), "after a second set")?;
+    expect_get(s, b"appl", None, "a prefix of a stored key")?;
+    expect_get(s, b"apples", None, "an extension of a stored key")?;
+    expect_get(s, b"Apple", None, "keys are case-sensitive bytes")?;
+    expect_get(s, b"", None, "the empty key was never set")?;
+    Ok(())
+}
+// ANCHOR_END: set_then_get
+
+/// The latest value wins, including an empty one, before and after flushes.
+pub fn overwrite<S: Stage>() -> CheckResult {
+    let mut h = Harness::<S>::new()?;
+    let s = h.store();
+    let long = vec![b'x'; 1000];
+    s.set(b"k", b"first")?;
+    s.set(b"k", b"second")?;
+    expect_get(s, b"k", Some(b"second"), "after overwriting")?;
+    s.set(b"k", b"")?;
+    expect_get(
+        s,
+        b"k",
+        Some(b""),
+        "an empty value is a value, not a delete",
+    )?;
+    s.set(b"k", &long)?;
+    expect_get(s, b"k", Some(&long), "after growing the value")?;
+    s.flush()?;
+    s.set(b"k", b"short")?;
+    expect_get(s, b"k", Some(b"short"), "after overwriting a flushed value")?;
+    s.flush()?;
+    expect_get(s, b"k", Some(b"short"), "after flushing the overwrite")?;
+    expect_scan(
+        s,
+        KeyRange::all(),
+        &entries(&[(b"k", b"short")]),
+        "an overwritten key appears once",
+    )
+}
+
+// ANCHOR: delete
+/// Deleting removes exactly one key; deleting an absent key is a no-op;
+/// a deleted key can be set again.
+pub fn delete<S: Stage>() -> CheckResult {
+    let mut h = Harness::<S>::new()?;
+    let s = h.store();
+    s.set(b"a", b"1")?;
+    s.set(b"b", b"2")?;
+    s.set(b"c", b"3")?;
+    s.delete(b"b")?;
+    expect_get(s, b"b", None, "after delete(b)")?;
+    expect_get(s, b"a", Some(b"1"), "delete(b) must not touch a")?;
+    expect_get(s, b"c", Some(b"3"), "delete(b) must not touch c")?;
+    let a_and_c = entries(&[(b"a", b"1"), (b"c", b"3")]);
+    expect_scan(s, KeyRange::all(), &a_and_c, "after delete(b)")?;
+
+    s.delete(b"b")?;
+    s.delete(b"zzz")?;
+    s.delete(b"")?;
+    expect_scan(
+        s,
+        KeyRange::all(),
+        &a_and_c,
+        "deleting absent keys changes nothing",
+    )?;
+
+    s.set(b"b", b"again")?;
+    expect_get(s, b"b", Some(b"again"), "a deleted key set again")?;
+
+    s.set(b"d", b"4")?;
+    s.flush()?;
+    s.delete(b"d")?;
+    expect_get(s, b"d", None, "deleting a flushed key")?;
+    s.flush()?;
+    expect_get(s, b"d", None, "after flushing the delete of a flushed key")?;
+    expect_scan(
+        s,
+        KeyRange::all(),
+        &entries(&[(b"a", b"1"), (b"b", b"again"), (b"c", b"3")]),
+        "after deletes across flushes",
+    )
+}
+// ANCHOR_END: delete
+
+/// Keys and values are bytes: empty, zero bytes, invalid UTF-8, separators.
+pub fn empty_and_binary<S: Stage>() -> CheckResult {
+    let every_byte: Vec<u8> = (0..=255).collect();
+    let pairs: Vec<(&[u8], &[u8])> = vec![
+        (b"", b"the empty key"),
+        (b"empty value", b""),
+        (b"\x00\x00\x00", b"\x00\x00"),
+        (b"\xff\xfe", &every_byte),
+        ("café".as_bytes(), "☃".as_bytes()),
+        (b"\x80", b"\xc0\x80 is not UTF-8"),
+        (b"/etc/passwd", b"a slash"),
+        (b"..", b"a dot dot"),
+        (b"line\nbreak", b"tab\there"),
+        (b"nul\x00inside", b"value\x00with nul"),
+        (b"con", b"a reserved Windows file name"),
+    ];
+    let mut h = Harness::<S>::new()?;
+    let s = h.store();
+    for (k, v) in &pairs {
+        s.set(k, v)?;
+    }
+    let want = model(&pairs);
+    expect_state(s, &want, "after setting binary keys and values")?;
+    expect_get(
+        s,
+        b"empty value",
+        Some(b""),
+        "an empty value is not a missing key",
+    )?;
+    s.flush()?;
+    expect_state(s, &want, "after flush")?;
+    if S::DURABILITY != Durability::InMemory {
+        let s = h.close_and_reopen()?;
+        expect_state(s, &want, "after reopening")?;
+    }
+    Ok(())
+}
+
+// ANCHOR: scan_order
+/// A full scan returns keys in byte order: unsigned bytes, shorter prefix
+/// first, whatever the insertion order.
+pub fn scan_order<S: Stage>() -> CheckResult {
+    // In the order the contract requires. 0x80 sorts after 0x7F: bytes are
+    // unsigned (comparing them as `i8`, as C's `char` may, gets this wrong).
+    let sorted: Vec<&[u8]> = vec![
+        b"",
+        b"\x00",
+        b"\x00\x00",
+        b"\x01",
+        b"a",
+        b"ab",
+        b"abc",
+        b"abd",
+        b"b",
+        b"\x7f",
+        b"\x80",
+        b"\xff",
+        b"\xff\xff",
+    ];
+    let insertion_order = [7, 2, 12, 0, 9, 4, 11, 1, 8, 3, 10, 6, 5];
+    let mut h = Harness::<S>::new()?;
+    let s = h.store();
+    for &i in &insertion_order {
+        s.set(sorted[i], format!("v{i}").as_bytes())?;
+    }
+    let want: Vec<Entry> = sorted
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.to_vec(), format!("v{i}").into_bytes()))
+        .collect();
+    expect_scan(s, KeyRange::all(), &want, "keys set in scrambled order")?;
+    s.flush()?;
+    expect_scan(s, KeyRange::all(), &want, "after flush")?;
+    if S::DURABILITY != Durability::InMemory {
+        let s = h.close_and_reopen()?;
+        expect_scan(s, KeyRange::all(), &want, "after reopening")?;
+    }
+    Ok(())
+}
+// ANCHOR_END: scan_order
+
+// ANCHOR: scan_bounds
+/// Every combination of inclusive, exclusive and absent bounds, on keys
+/// that are and are not in the store, against the entries filtered by hand.
+pub fn scan_bounds<S: Stage>() -> CheckResult {
+    let stored: Vec<Entry> = entries(&[(b"b", b"1"), (b"d", b"2"), (b"f", b"3"), (b"h", b"4")]);
+    let mut h = Harness::<S>::new()?;
+    let s = h.store();
+    for (k, v) in &stored {
+        s.set(k, v)?;
+    }
+    let points: [&[u8]; 7] = [b"a", b"b", b"b\x00", b"c", b"d", b"h", b"i"];
+    let mut bounds: Vec<Bound<&[u8]>> = vec![Unbounded];
+    for p in points {
+        bounds.push(Included(p));
+        bounds.push(Excluded(p));
+    }
+    for start in &bounds {
+        for end in &bounds {
+            let want: Vec<Entry> = stored
+                .iter()
+                .filter(|(k, _)| match start {
+                    Included(b) => k.as_slice() >= *b,
+                    Excluded(b) => k.as_slice() > *b,
+                    Unbounded => true,
+                })
+                .filter(|(k, _)| match end {
+                    Included(b) => k.as_slice() <= *b,
+                    Excluded(b) => k.as_slice() < *b,
+                    Unbounded => true,
+                })
+                .cloned()
+                .collect();
+            expect_scan(s, KeyRange::from_bounds(*start, *end), &want, "bounds")?;
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: scan_bounds
+
+/// Empty and reversed ranges yield nothing: no error, no panic.
+pub fn empty_and_reversed_ranges<S: Stage>() -> CheckResult {
+    let mut h = Harness::<S>::new()?;
+    let s = h.store();
+    expect_scan(s, KeyRange::all(), &[], "an empty store")?;
+    for k in [&b"a"[..], b"b", b"c"] {
+        s.set(k, b"v")?;
+    }
+    let empty: [KeyRange; 6] = [
+        KeyRange::from_bounds(Included(b"c"), Included(b"a")),
+        KeyRange::from_bounds(Included(b"c"), Excluded(b"a")),
+        KeyRange::from_bounds(Included(b"b"), Excluded(b"b")),
+        KeyRange::from_bounds(Excluded(b"b"), Included(b"b")),
+        KeyRange::from_bounds(Excluded(b"a"), Excluded(b"a\x00")),
+        KeyRange::from_bounds(Unbounded, Excluded(b"")),
+    ];
+    for range in empty {
+        expect_scan(s, range, &[], "an empty or reversed range")?;
+    }
+    expect_scan(
+        s,
+        KeyRange::from_bounds(Included(b"b"), Included(b"b")),
+        &entries(&[(b"b", b"v")]),
+        "a one-key inclusive range",
+    )
+}
+
+// ANCHOR: prefix_scan
+/// Prefix scans, including the prefixes whose range has no simple end:
+/// ones ending in `0xFF` bytes.
+pub fn prefix_scan<S: Stage>() -> CheckResult {
+    // In key order: the expected answers are this list, filtered.
+    let keys: Vec<&[u8]> = vec![
+        b"",
+        b"ap",
+        b"app",
+        b"apple",
+        b"apply",
+        b"apq",
+        b"a\xff",
+        b"a\xff\x00",
+        b"a\xff\xff",
+        b"b",
+        b"\xff",
+        b"\xff\x00",
+        b"\xff\xff",
+        b"\xff\xff\x01",
+    ];
+    let mut h = Harness::<S>::new()?;
+    let s = h.store();
+    for k in &keys {
+        s.set(k, &[k, &b"!"[..]].concat())?;
+    }
+    let prefixes: [&[u8]; 11] = [
+        b"",
+        b"a",
+        b"ap",
+        b"app",
+        b"apple",
+        b"applesauce",
+        b"apz",
+        b"a\xff",
+        b"\xff",
+        b"\xff\xff",
+        b"\xff\xff\xff",
+    ];
+    for prefix in prefixes {
+        let want: Vec<Entry> = keys
+            .iter()
+            .filter(|k| k.starts_with(prefix))
+            .map(|k| (k.to_vec(), [k, &b"!"[..]].concat()))
+            .collect();
+        expect_prefix(s, prefix, &want, "prefix scan")?;
+    }
+    Ok(())
+}
+// ANCHOR_END: prefix_scan
+
+/// Scans see the latest writes, flushed or not: an overwrite replaces, a
+/// delete hides, a new key appears.
+pub fn scan_sees_latest_writes<S: Stage>() -> CheckResult {
+    let mut h = Harness::<S>::new()?;
+    let s = h.store();
+    for k in [&b"a"[..], b"b", b"c"] {
+        s.set(k, b"1")?;
+    }
+    s.flush()?;
+    s.set(b"b", b"2")?;
+    s.delete(b"c")?;
+    s.set(b"d", b"1")?;
+    let want = entries(&[(b"a", b"1"), (b"b", b"2"), (b"d", b"1")]);
+    expect_scan(
+        s,
+        KeyRange::all(),
+        &want,
+        "unflushed writes over flushed ones",
+    )?;
+    s.flush()?;
+    expect_scan(s, KeyRange::all(), &want, "after flushing them")?;
+    s.set(b"a", b"3")?;
+    s.delete(b"d")?;
+    s.delete(b"b")?;
+    s.set(b"b", b"4")?;
+    let want = entries(&[(b"a", b"3"), (b"b", b"4")]);
+    expect_scan(s, KeyRange::all(), &want, "a second round of writes")?;
+    expect_prefix(
+        s,
+        b"b",
+        &entries(&[(b"b", b"4")]),
+        "a second round of writes",
+    )?;
+    expect_scan(
+        s,
+        KeyRange::new(&b"b"[..]..),
+        &entries(&[(b"b", b"4")]),
+        "a second round of writes",
+    )
+}
+
+fn expect_too_large(result: Result<impl std::fmt::Debug, Error>, what: &str) -> CheckResult {
+    match result {
+        Err(Error::KeyTooLarge { len, max }) if what.contains("key") => {
+            if len == MAX_KEY_LEN + 1 && max == MAX_KEY_LEN {
+                Ok(())
+            } else {
+                Err(Failure::new(format!(
+                    "{what}: KeyTooLarge reported len {len}, max {max}"
+                )))
+            }
+        }
+        Err(Error::ValueTooLarge { len, max }) if what.contains("value") => {
+            if len == MAX_VALUE_LEN + 1 && max == MAX_VALUE_LEN {
+                Ok(())
+            } else {
+                Err(Failure::new(format!(
+                    "{what}: ValueTooLarge reported len {len}, max {max}"
+                )))
+            }
+        }
+        other => Err(Failure::new(format!(
+            "{what}: expected a size-limit error, got {other:?}"
+        ))),
+    }
+}
+
+// ANCHOR: size_limits
+/// Keys and values up to the limits are stored; one byte more is rejected
+/// with the right error, and the rejected call changes nothing.
+pub fn size_limits<S: Stage>() -> CheckResult {
+    let max_key = vec![b'k'; MAX_KEY_LEN];
+    let long_key = vec![b'k'; MAX_KEY_LEN + 1];
+    let max_value = vec![b'v'; MAX_VALUE_LEN];
+    let long_value = vec![b'v'; MAX_VALUE_LEN + 1];
+    let mut h = Harness::<S>::new()?;
+    let s = h.store();
+    s.set(&max_key, b"longest key")?;
+    s.set(b"big", &max_value)?;
+    expect_get(
+        s,
+        &max_key,
+        Some(b"longest key"),
+        "a key of MAX_KEY_LEN bytes",
+    )?;
+    expect_get(
+        s,
+        b"big",
+        Some(&max_value),
+        "a value of MAX_VALUE_LEN bytes",
+    )?;
+
+    expect_too_large(s.set(&long_key, b"v"), "set with a key over the limit")?;
+    expect_too_large(s.get(&long_key), "get with a key over the limit")?;
+    expect_too_large(s.delete(&long_key), "delete with a key over the limit")?;
+    expect_too_large(
+        s.set(b"big", &long_value),
+        "set with a value over the limit",
+    )?;
+
+    let want = model(&[(&max_key, b"longest key"), (b"big", &max_value)]);
+    expect_state(s, &want, "after rejected writes")?;
+    if S::DURABILITY != Durability::InMemory {
+        let s = h.close_and_reopen()?;
+        expect_state(s, &want, "after reopening")?;
+    }
+    Ok(())
+}
+// ANCHOR_END: size_limits
+
+// ANCHOR: reopen
+/// A clean shutdown (flush, then drop) keeps everything, for every stage
+/// that writes to disk; an in-memory stage comes back empty.
+pub fn reopen<S: Stage>() -> CheckResult {
+    let mut h = Harness::<S>::new()?;
+    let s = h.store();
+    for k in [&b"a"[..], b"b", b"c", b"d", b"e"] {
+        s.set(k, &[k, &b"-1"[..]].concat())?;
+    }
+    s.delete(b"c")?;
+    s.set(b"b", b"b-2")?;
+    let mut want = model(&[
+        (b"a", b"a-1"),
+        (b"b", b"b-2"),
+        (b"d", b"d-1"),
+        (b"e", b"e-1"),
+    ]);
+    let s = h.close_and_reopen()?;
+    if S::DURABILITY == Durability::InMemory {
+        return expect_state(s, &Model::new(), "an in-memory store after reopening");
+    }
+    expect_state(s, &want, "after reopening")?;
+
+    s.set(b"f", b"f-1")?;
+    s.delete(b"a")?;
+    want.insert(b"f".to_vec(), b"f-1".to_vec());
+    want.remove(&b"a"[..]);
+    let s = h.close_and_reopen()?;
+    expect_state(
+        s,
+        &want,
+        "after writing to a reopened store and reopening again",
+    )?;
+    let s = h.close_and_reopen()?;
+    expect_state(s, &want, "after reopening with no writes in between")
+}
+// ANCHOR_END: reopen
+
+// ANCHOR: deletes_survive_reopen
+/// A delete of a key that is already on disk must itself reach the disk.
+/// Forgetting it (say, by dropping a deletion marker too early) brings the
+/// old value back after a restart.
+pub fn deletes_survive_reopen<S: Stage>() -> CheckResult {
+    let mut h = Harness::<S>::new()?;
+    let s = h.store();
+    s.set(b"doomed", b"old value")?;
+    s.set(b"kept", b"v")?;
+    s.flush()?;
+    let s = h.close_and_reopen()?;
+    s.delete(b"doomed")?;
+    s.flush()?;
+    expect_get(s, b"doomed", None, "after deleting a key that was on disk")?;
+    let s = h.close_and_reopen()?;
+    expect_get(s, b"doomed", None, "a deleted key after reopening")?;
+    let s = h.close_and_reopen()?;
+    expect_get(s, b"doomed", None, "a deleted key after reopening twice")?;
+    let want = if S::DURABILITY == Durability::InMemory {
+        Model::new()
+    } else {
+        model(&[(b"kept", b"v")])
+    };
+    expect_state(s, &want, "after reopening")?;
+    s.set(b"doomed", b"new value")?;
+    let s = h.close_and_reopen()?;
+    let want = if S::DURABILITY == Durability::InMemory {
+        None
+    } else {
+        Some(&b"new value"[..])
+    };
+    expect_get(
+        s,
+        b"doomed",
+        want,
+        "a deleted key set again, after reopening",
+    )
+}
+// ANCHOR_END: deletes_survive_reopen
+
+// ANCHOR: crash
+/// After a crash, the store comes back in a state it really had at some
+/// moment since the last flush, as its durability promises.
+pub fn crash<S: Stage>() -> CheckResult {
+    let mut h = Harness::<S>::new()?;
+    let s = h.store();
+    s.set(b"a", b"1")?;
+    s.set(b"b", b"1")?;
+    s.flush()?;
+    s.set(b"c", b"1")?;
+    s.delete(b"a")?;
+    s.set(b"b", b"2")?;
+    // Every state the store went through since the flush, oldest first.
+    let history = [
+        model(&[(b"a", b"1"), (b"b", b"1")]),
+        model(&[(b"a", b"1"), (b"b", b"1"), (b"c", b"1")]),
+        model(&[(b"b", b"1"), (b"c", b"1")]),
+        model(&[(b"b", b"2"), (b"c", b"1")]),
+    ];
+    let s = h.crash_and_reopen()?;
+    let after_crash = expect_history_state(s, &history, "after a crash")?;
+
+    // The recovered store works, and a flushed write survives the next crash.
+    s.set(b"z", b"after recovery")?;
+    s.flush()?;
+    let mut flushed = after_crash;
+    flushed.insert(b"z".to_vec(), b"after recovery".to_vec());
+    let s = h.crash_and_reopen()?;
+    expect_history_state(
+        s,
+        &[flushed.clone()],
+        "a flushed write after a second crash",
+    )?;
+
+    // Dropping without a flush may or may not persist what was written
+    // since the last flush, but it must not lose flushed data either.
+    s.set(b"y", b"unflushed")?;
+    let mut unflushed = flushed.clone();
+    unflushed.insert(b"y".to_vec(), b"unflushed".to_vec());
+    let s = h.drop_and_reopen()?;
+    expect_history_state(s, &[flushed, unflushed], "after a drop without flush")?;
+    Ok(())
+}
+// ANCHOR_END: crash
+
+/// Checks that the store holds one of the states of `history` (which runs
+/// from the last flush to the last write), as its durability allows, and
+/// returns the state it holds.
+pub(crate) fn expect_history_state<S: Stage>(
+    store: &S,
+    history: &[Model],
+    when: &str,
+) -> Result<Model, Failure> {
+    let got: Model = collect_scan(store, KeyRange::all())?.into_iter().collect();
+    let allowed: Vec<&Model> = match S::DURABILITY {
+        Durability::InMemory => return expect_state(store, &Model::new(), when).map(|()| got),
+        Durability::OnFlush => history.iter().collect(),
+        Durability::PerWrite => history.last().into_iter().collect(),
+    };
+    if allowed.contains(&&got) {
+        // The scan matched; `get` must agree with it.
+        expect_state(store, &got, when)?;
+        return Ok(got);
+    }
+    let show_model = |m: &Model| {
+        show_entries(
+            &m.iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let allowed: Vec<String> = allowed.into_iter().map(show_model).collect();
+    Err(Failure::new(format!(
+        "{when}: a {:?} store came back holding {}, which is not a state it had since the \
+         last flush; allowed: {}",
+        S::DURABILITY,
+        show_model(&got),
+        allowed.join(" or ")
+    )))
+}
+
+/// Enough keys to cross any block, page or buffer boundary a stage has,
+/// with flushes in the middle, deletes and overwrites.
+pub fn many_keys<S: Stage>() -> CheckResult {
+    const N: usize = 2000;
+    let key = |i: usize| format!("key{i:06}").into_bytes();
+    let value = |i: usize, round: usize| format!("{round}:{}", "v".repeat(i % 200)).into_bytes();
+    let mut h = Harness::<S>::new()?;
+    let mut want = Model::new();
+    let s = h.store();
+    // A fixed permutation of 0..N (7919 is prime, so coprime with N).
+    for n in 0..N {
+        let i = (n * 7919) % N;
+        s.set(&key(i), &value(i, 0))?;
+        want.insert(key(i), value(i, 0));
+        if n == N / 2 {
+            s.flush()?;
+        }
+    }
+    for i in (0..N).step_by(10) {
+        s.delete(&key(i))?;
+        want.remove(&key(i));
+    }
+    for i in (0..N).step_by(7) {
+        s.set(&key(i), &value(i, 1))?;
+        want.insert(key(i), value(i, 1));
+    }
+    expect_state(s, &want, "many keys")?;
+    expect_get(s, b"key", None, "a key before all others")?;
+    expect_get(s, b"key0005005", None, "a key between two stored keys")?;
+    expect_get(s, b"kez", None, "a key after all others")?;
+    let middle: Vec<Entry> = want
+        .range(key(500)..key(600))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    expect_scan(
+        s,
+        KeyRange::new(&key(500)[..]..&key(600)[..]),
+        &middle,
+        "a middle range",
+    )?;
+    if S::DURABILITY != Durability::InMemory {
+        let s = h.close_and_reopen()?;
+        expect_state(s, &want, "many keys after reopening")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,25 @@
+//! Chapter 0: the contract.
+//!
+//! Every stage in this book is a different answer to one question: how do we
+//! keep a sorted map of byte strings, and keep it across restarts? This crate
+//! pins down the question. It holds
+//!
+//! - [`KvStore`], the operations every stage offers, and [`Stage`], how a
+//!   stage is opened and what it promises to keep after a crash
+//!   ([`Durability`]);
+//! - [`Error`], the one error type all of them return;
+//! - [`KeyRange`], the scan ranges, with the byte-order corner cases solved
+//!   once;
+//! - [`conformance`], the test suite every stage must pass, including a
+//!   model-based test against a `BTreeMap`.
+
+pub mod conformance;
+mod error;
+mod range;
+mod store;
+
+pub use error::{Error, IoContext, Result};
+pub use range::KeyRange;
+pub use store::{
+    Durability, Entry, KvStore, MAX_KEY_LEN, MAX_VALUE_LEN, Scan, Stage, check_key, check_value,
+};

@@ -1,0 +1,88 @@
+//! Chapter 1: the in-memory baseline.
+//!
+//! A `BTreeMap` already is a sorted map of byte strings, so this stage is
+//! little more than the contract's plumbing around one. It is here for two
+//! reasons: it shows what passing the conformance suite takes before any
+//! disk is involved, and it is the speed ceiling every later stage is
+//! measured against. Nothing survives a restart.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ch00_contract::{Durability, KeyRange, KvStore, Result, Scan, Stage, check_key, check_value};
+
+// ANCHOR: store
+/// A key-value store held entirely in memory.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    map: BTreeMap<Vec<u8>, Vec<u8>>,
+}
+// ANCHOR_END: store
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The number of keys stored.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the store holds no keys.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+// ANCHOR: kv_store
+impl KvStore for MemoryStore {
+    fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        check_key(key)?;
+        check_value(value)?;
+        self.map.insert(key.to_vec(), value.to_vec());
+        Ok(())
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        check_key(key)?;
+        Ok(self.map.get(key).cloned())
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<()> {
+        check_key(key)?;
+        self.map.remove(key);
+        Ok(())
+    }
+
+    fn scan(&self, range: KeyRange) -> Result<Scan<'_>> {
+        // `BTreeMap::range` panics on a reversed range and on an empty
+        // range with both ends excluded; the contract wants an empty scan.
+        if range.is_empty() {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        let entries = self
+            .map
+            .range::<[u8], _>(range)
+            .map(|(k, v)| Ok((k.clone(), v.clone())));
+        Ok(Box::new(entries))
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        // Nothing to make durable: this stage promises nothing across restarts.
+        Ok(())
+    }
+}
+// ANCHOR_END: kv_store
+
+// ANCHOR: stage
+impl Stage for MemoryStore {
+    const NAME: &'static str = "ch01-memory";
+    const DURABILITY: Durability = Durability::InMemory;
+
+    fn open(_dir: &Path) -> Result<Self> {
+        Ok(Self::new())
+    }
+}
+// ANCHOR_END: stage
