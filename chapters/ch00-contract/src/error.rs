@@ -141,6 +141,7 @@ impl std::error::Error for Error {
 /// # Ok(())
 /// # }
 /// ```
+// ANCHOR: io_context
 pub trait IoContext<T> {
     /// Converts an I/O error into [`Error::Io`] naming `path`.
     fn context(self, action: &'static str, path: &Path) -> Result<T>;
@@ -151,6 +152,7 @@ impl<T> IoContext<T> for io::Result<T> {
         self.map_err(|source| Error::io(action, path, source))
     }
 }
+// ANCHOR_END: io_context
 
 #[cfg(test)]
 mod tests {

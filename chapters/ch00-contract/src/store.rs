@@ -43,6 +43,7 @@ pub fn check_value(value: &[u8]) -> Result<()> {
     Ok(())
 }
 
+// ANCHOR: scan_type
 /// One key and its value, as a scan yields them.
 pub type Entry = (Vec<u8>, Vec<u8>);
 
@@ -52,6 +53,7 @@ pub type Entry = (Vec<u8>, Vec<u8>);
 /// halfway through (a damaged record in the middle of a file); the scan then
 /// yields the error and the caller decides what to do.
 pub type Scan<'a> = Box<dyn Iterator<Item = Result<Entry>> + 'a>;
+// ANCHOR_END: scan_type
 
 // ANCHOR: kv_store
 /// A key-value store: a sorted map from byte strings to byte strings.

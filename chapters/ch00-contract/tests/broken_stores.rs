@@ -65,6 +65,7 @@ impl<const FLAW: u8> Fake<FLAW> {
         }
     }
 
+    // ANCHOR: forgets_deletes
     fn write_to_disk(&self) {
         if FLAW == FORGETS_DELETES {
             // Adds and overwrites, but never removes what is on disk.
@@ -75,6 +76,7 @@ impl<const FLAW: u8> Fake<FLAW> {
             disk_store(&self.dir, &self.map);
         }
     }
+    // ANCHOR_END: forgets_deletes
 
     fn check(key: &[u8], value: &[u8]) -> Result<()> {
         if FLAW != NO_SIZE_LIMITS {
@@ -164,6 +166,7 @@ fn assert_fails(result: CheckResult, what: &str, mentions: &str) {
     }
 }
 
+// ANCHOR: forgets_deletes_test
 #[test]
 fn a_store_that_forgets_deletes_is_caught() {
     type S = Fake<FORGETS_DELETES>;
@@ -180,6 +183,7 @@ fn a_store_that_forgets_deletes_is_caught() {
         "disagrees with the BTreeMap model",
     );
 }
+// ANCHOR_END: forgets_deletes_test
 
 #[test]
 fn a_store_that_scans_out_of_order_is_caught() {
