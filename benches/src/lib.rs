@@ -1,10 +1,16 @@
-//! The shared benchmark harness. For now it only names the stages that
-//! exist; the workloads, the comparison command and the reports arrive with
-//! the benchmark issue.
+//! The shared benchmark harness: every stage of the book and a few peers
+//! (two real engines among them) on the same deterministic workloads.
+//!
+//! The pieces: [`workload`] says what work is done, [`subjects`] what it is
+//! done on, [`run`] does it and measures, [`report`] and [`chart`] turn the
+//! measurements into the tables and charts of the book, and the `compare`
+//! binary (`cargo compare`) drives it all.
 
-use ch00_contract::Stage;
-
-/// The names of the stages the harness knows, in book order.
-pub fn stage_names() -> Vec<&'static str> {
-    vec![ch01_memory::MemoryStore::NAME]
-}
+pub mod chart;
+pub mod heap;
+pub mod machine;
+pub mod peers;
+pub mod report;
+pub mod run;
+pub mod subjects;
+pub mod workload;

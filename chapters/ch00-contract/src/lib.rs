@@ -21,5 +21,6 @@ mod store;
 pub use error::{Error, IoContext, Result};
 pub use range::KeyRange;
 pub use store::{
-    Durability, Entry, KvStore, MAX_KEY_LEN, MAX_VALUE_LEN, Scan, Stage, check_key, check_value,
+    Durability, Entry, KvStore, MAX_KEY_LEN, MAX_VALUE_LEN, Metrics, Scan, Stage, check_key,
+    check_value,
 };

@@ -91,8 +91,29 @@ pub trait KvStore {
     /// [`Durability`] allows: once `flush` returns, the writes survive the
     /// process stopping at any moment.
     fn flush(&mut self) -> Result<()>;
+
+    /// Counters beyond time, for the benchmarks and for tests that assert
+    /// costs (reads per lookup, index size). A stage reports what it counts
+    /// and leaves the rest `None`.
+    fn metrics(&self) -> Metrics {
+        Metrics::default()
+    }
 }
 // ANCHOR_END: kv_store
+
+// ANCHOR: metrics
+/// What a stage can count about itself. Each field is `None` when the stage
+/// does not count it, so a report never shows a made-up zero.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Metrics {
+    /// Bytes of index held in memory to find keys on disk.
+    pub index_bytes: Option<u64>,
+    /// Read calls issued to files since the store was opened.
+    pub reads: Option<u64>,
+    /// Bytes those read calls returned.
+    pub bytes_read: Option<u64>,
+}
+// ANCHOR_END: metrics
 
 // ANCHOR: durability
 /// What survives when a process stops without warning (a crash, a kill, a

@@ -1,0 +1,251 @@
+//! `cargo compare`: every stage and peer on the same workloads, with
+//! progress, tables in the terminal, and Markdown tables, JSON and SVG
+//! charts written for the book.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use benches::heap::CountingAlloc;
+use benches::machine::Machine;
+use benches::report::{Report, SubjectInfo, count};
+use benches::run::{Settings, Skip, run_subject};
+use benches::subjects::{self, Subject};
+use benches::workload::{Budget, Workload};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+/// Runs every stage of the book and real engines on the same workloads.
+#[derive(Parser, Debug)]
+#[command(name = "cargo compare")]
+struct Args {
+    /// Key counts to run, comma-separated; `k` and `M` suffixes allowed.
+    #[arg(long, value_delimiter = ',', value_parser = parse_count, default_value = "1k,10k,100k")]
+    sizes: Vec<u64>,
+    /// Only these subjects (names as in the tables), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    subjects: Vec<String>,
+    /// Only these workloads, comma-separated.
+    #[arg(long, value_delimiter = ',', value_enum)]
+    workloads: Vec<Workload>,
+    /// Repetitions of every measurement; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    reps: usize,
+    /// A fast run that checks the harness: N = 1k and a tenth of the work.
+    /// Its figures are not for reading.
+    #[arg(long)]
+    quick: bool,
+    /// Where to write results.md, results.json and the charts
+    /// [default: book/src/generated in the workspace].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Where the stores are created: on the disk you want to measure
+    /// [default: target/compare-scratch in the workspace].
+    #[arg(long)]
+    scratch: Option<PathBuf>,
+}
+
+fn workspace() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn parse_count(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (digits, scale) = match s.strip_suffix(['k', 'K']) {
+        Some(d) => (d, 1_000),
+        None => match s.strip_suffix('M') {
+            Some(d) => (d, 1_000_000),
+            None => (s, 1),
+        },
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("not a key count: {s}"))?;
+    match n.checked_mul(scale) {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(format!("key count out of range: {s}")),
+    }
+}
+
+const NOTES: [&str; 4] = [
+    "Each write goes through the `KvStore` trait, one call per key, for stages and peers alike; \
+     `flush` ends every writing workload.",
+    "fjall 3: default settings (64 MiB memtable, LZ4); `flush` persists its journal with \
+     `PersistMode::SyncAll` and waits for background flushes and compactions. `fjall-tables` \
+     also rotates the memtable into disk tables on every flush, so its reads go through tables.",
+    "redb 4: one write transaction per `set` or `delete`, committed with `Durability::None`; \
+     `flush` commits with `Durability::Immediate` (redb's default fsyncs every commit).",
+    "raw-fs: one file per key named by the key in hex, written with `std::fs::write`: \
+     no temporary file, no rename, no fsync.",
+];
+
+fn main() -> ExitCode {
+    let mut args = Args::parse();
+    if args.quick {
+        args.sizes = vec![1_000];
+    }
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cargo compare: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| workspace().join("book/src/generated"));
+    let scratch = args
+        .scratch
+        .clone()
+        .unwrap_or_else(|| workspace().join("target/compare-scratch"));
+    let all = subjects::all();
+    let known: BTreeSet<&str> = all.iter().map(|s| s.name).collect();
+    for name in &args.subjects {
+        if !known.contains(name.as_str()) {
+            return Err(format!(
+                "unknown subject {name}; known: {}",
+                known.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    let chosen: Vec<Subject> = all
+        .into_iter()
+        .filter(|s| args.subjects.is_empty() || args.subjects.iter().any(|n| n == s.name))
+        .collect();
+    let workloads: Vec<Workload> = if args.workloads.is_empty() {
+        Workload::ALL.to_vec()
+    } else {
+        Workload::ALL
+            .into_iter()
+            .filter(|w| args.workloads.contains(w))
+            .collect()
+    };
+    let mut sizes = args.sizes.clone();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let settings = Settings {
+        reps: args.reps.max(1),
+        budget: if args.quick {
+            Budget::quick()
+        } else {
+            Budget::standard()
+        },
+    };
+
+    std::fs::create_dir_all(&scratch)
+        .map_err(|e| format!("creating {}: {e}", scratch.display()))?;
+    let command = format!(
+        "cargo compare {}",
+        std::env::args().skip(1).collect::<Vec<_>>().join(" ")
+    );
+    let mut report = Report {
+        machine: Machine::describe(&scratch, command.trim().to_string()),
+        sizes: sizes.clone(),
+        reps: settings.reps,
+        budget: settings.budget,
+        quick: args.quick,
+        subjects: chosen
+            .iter()
+            .map(|s| SubjectInfo {
+                name: s.name.to_string(),
+                description: s.description.to_string(),
+                is_peer: s.is_peer,
+                durability: format!("{:?}", s.durability),
+            })
+            .collect(),
+        notes: NOTES.iter().map(|s| s.to_string()).collect(),
+        measurements: Vec::new(),
+        footprints: Vec::new(),
+        skips: Vec::new(),
+    };
+
+    let steps = (chosen.len() * sizes.len() * workloads.len()) as u64;
+    let bar = ProgressBar::new(steps);
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    for &n in &sizes {
+        for subject in &chosen {
+            if let Some(reason) = subject.skip_reason(n) {
+                bar.println(format!("{} at N = {}: {reason}", subject.name, count(n)));
+                bar.inc(workloads.len() as u64);
+                report.skips.push(Skip {
+                    subject: subject.name.to_string(),
+                    workload: None,
+                    n,
+                    reason,
+                });
+                continue;
+            }
+            let base = bar.position();
+            let mut done = 0;
+            let outcome = run_subject(subject, n, &workloads, settings, &scratch, |w| {
+                bar.set_position(base + done);
+                done += 1;
+                bar.set_message(format!("{} N={} {}", subject.name, count(n), w.name()));
+            })
+            .map_err(|e| format!("{} at N = {}: {e}", subject.name, count(n)))?;
+            bar.set_position(base + workloads.len() as u64);
+            for skip in &outcome.skips {
+                bar.println(format!(
+                    "{} at N = {}: {}",
+                    subject.name,
+                    count(n),
+                    skip.reason
+                ));
+            }
+            report.measurements.extend(outcome.measurements);
+            report.footprints.extend(outcome.footprint);
+            report.skips.extend(outcome.skips);
+        }
+    }
+    bar.finish_and_clear();
+    println!("{}\n", report.stamp());
+    for w in report.workloads() {
+        println!("== {} ({})", w.name(), w.describe());
+        println!("{}", report.workload_table(w).to_text());
+    }
+    println!("== space");
+    println!("{}", report.space_table().to_text());
+
+    write_outputs(&report, &out)?;
+    println!(
+        "wrote {} (results.md, results.json, stage-*.md, charts) in {:.0} s",
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn write_outputs(report: &Report, out: &Path) -> Result<(), String> {
+    let write = |name: &str, text: String| {
+        let path = out.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))
+    };
+    std::fs::create_dir_all(out).map_err(|e| format!("creating {}: {e}", out.display()))?;
+    write("results.md", report.to_markdown())?;
+    write(
+        "results.json",
+        serde_json::to_string_pretty(report).map_err(|e| e.to_string())?,
+    )?;
+    for s in report.subjects.iter().filter(|s| !s.is_peer) {
+        let text = format!(
+            "<!-- Generated by `cargo compare`; do not edit by hand. -->\n\n{}\n\n{}",
+            report.stamp(),
+            report.subject_table(&s.name).to_markdown()
+        );
+        write(&format!("stage-{}.md", s.name), text)?;
+    }
+    benches::chart::write_all(report, out).map_err(|e| e.to_string())
+}

@@ -1,0 +1,124 @@
+//! fjall, a log-structured merge tree engine, behind the `KvStore` trait.
+//!
+//! Two traps make a naive comparison unfair, and both are handled here.
+//! fjall's memtable holds up to 64 MiB, so a data set of 100k small keys
+//! never leaves memory; `FjallStore<true>` (reported as `fjall-tables`)
+//! forces the memtable into disk tables on every flush, so reads go through
+//! its tables the way a larger data set's would. And fjall flushes and
+//! compacts in background threads; `flush` waits for them to finish so that
+//! the next timed workload does not pay for work left over from the last.
+
+use std::io;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ch00_contract::{
+    Durability, Error, KeyRange, KvStore, Result, Scan, Stage, check_key, check_value,
+};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+
+/// fjall with its default settings; with `TABLES`, every flush also writes
+/// the memtable out to disk tables.
+pub struct FjallStore<const TABLES: bool> {
+    db: Database,
+    keyspace: Keyspace,
+    dir: PathBuf,
+}
+
+fn fail(dir: &Path, action: &'static str, err: fjall::Error) -> Error {
+    Error::io(action, dir, io::Error::other(err.to_string()))
+}
+
+impl<const TABLES: bool> FjallStore<TABLES> {
+    /// Waits until no flush or compaction is running or queued.
+    fn settle(&self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while self.db.outstanding_flushes() > 0 || self.db.active_compactions() > 0 {
+            if Instant::now() > deadline {
+                return Err(Error::io(
+                    "waiting for fjall's background work",
+                    &self.dir,
+                    io::Error::new(io::ErrorKind::TimedOut, "still busy after 120 s"),
+                ));
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
+        Ok(())
+    }
+}
+
+impl<const TABLES: bool> KvStore for FjallStore<TABLES> {
+    fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        check_key(key)?;
+        check_value(value)?;
+        self.keyspace
+            .insert(key, value)
+            .map_err(|e| fail(&self.dir, "fjall insert", e))
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        check_key(key)?;
+        let value = self
+            .keyspace
+            .get(key)
+            .map_err(|e| fail(&self.dir, "fjall get", e))?;
+        Ok(value.map(|v| v.to_vec()))
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<()> {
+        check_key(key)?;
+        self.keyspace
+            .remove(key)
+            .map_err(|e| fail(&self.dir, "fjall remove", e))
+    }
+
+    fn scan(&self, range: KeyRange) -> Result<Scan<'_>> {
+        if range.is_empty() {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        let bounds: (Bound<Vec<u8>>, Bound<Vec<u8>>) = (range.start, range.end);
+        let dir = self.dir.clone();
+        let iter = self.keyspace.range(bounds).map(move |guard| {
+            let (k, v) = guard
+                .into_inner()
+                .map_err(|e| fail(&dir, "fjall range", e))?;
+            Ok((k.to_vec(), v.to_vec()))
+        });
+        Ok(Box::new(iter))
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.db
+            .persist(PersistMode::SyncAll)
+            .map_err(|e| fail(&self.dir, "fjall persist", e))?;
+        if TABLES {
+            self.keyspace
+                .rotate_memtable_and_wait()
+                .map_err(|e| fail(&self.dir, "fjall memtable flush", e))?;
+        }
+        self.settle()
+    }
+}
+
+impl<const TABLES: bool> Stage for FjallStore<TABLES> {
+    const NAME: &'static str = if TABLES { "fjall-tables" } else { "fjall" };
+    // Every insert reaches the operating system before it returns (fjall's
+    // default, `manual_journal_persist(false)`); `flush` adds an fsync.
+    const DURABILITY: Durability = Durability::PerWrite;
+
+    fn open(dir: &Path) -> Result<Self> {
+        let db = Database::builder(dir)
+            .open()
+            .map_err(|e| fail(dir, "opening fjall", e))?;
+        let keyspace = db
+            .keyspace("kv", KeyspaceCreateOptions::default)
+            .map_err(|e| fail(dir, "opening fjall keyspace", e))?;
+        Ok(FjallStore {
+            db,
+            keyspace,
+            dir: dir.to_path_buf(),
+        })
+    }
+}

@@ -1,0 +1,481 @@
+//! Turning measurements into tables: for the terminal, for the book.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::machine::Machine;
+use crate::run::{Footprint, Measurement, Skip};
+use crate::workload::{Budget, Workload};
+
+/// A subject as the report describes it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SubjectInfo {
+    /// Name.
+    pub name: String,
+    /// One line on what it is.
+    pub description: String,
+    /// A peer rather than a stage of the book.
+    pub is_peer: bool,
+    /// Its durability, as text.
+    pub durability: String,
+}
+
+/// Everything a comparison run produced; saved as JSON beside the tables.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Report {
+    /// Where and when it ran.
+    pub machine: Machine,
+    /// Key counts run.
+    pub sizes: Vec<u64>,
+    /// Repetitions per measurement.
+    pub reps: usize,
+    /// Work per measurement.
+    pub budget: Budget,
+    /// Whether this was a `--quick` run.
+    pub quick: bool,
+    /// The subjects, in report order.
+    pub subjects: Vec<SubjectInfo>,
+    /// Peer settings worth stating next to the figures.
+    pub notes: Vec<String>,
+    /// Timings.
+    pub measurements: Vec<Measurement>,
+    /// Space.
+    pub footprints: Vec<Footprint>,
+    /// What did not run, and why.
+    pub skips: Vec<Skip>,
+}
+
+/// A table: a header row and body rows of cells.
+pub struct Table {
+    /// Column titles.
+    pub header: Vec<String>,
+    /// Rows of cells.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// Columns padded to line up, for a terminal.
+    pub fn to_text(&self) -> String {
+        let cols = self.header.len();
+        let mut widths = vec![0; cols];
+        for row in std::iter::once(&self.header).chain(&self.rows) {
+            for (i, cell) in row.iter().enumerate().take(cols) {
+                widths[i] = widths[i].max(cell.chars().count());
+            }
+        }
+        let line = |row: &[String]| {
+            let cells: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i == 0 {
+                        format!("{c:<w$}", w = widths[i])
+                    } else {
+                        format!("{c:>w$}", w = widths[i])
+                    }
+                })
+                .collect();
+            cells.join("  ").trim_end().to_string()
+        };
+        let mut out = line(&self.header);
+        out.push('\n');
+        for row in &self.rows {
+            out.push_str(&line(row));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// A Markdown table.
+    pub fn to_markdown(&self) -> String {
+        let mut out = format!("| {} |\n", self.header.join(" | "));
+        let align: Vec<&str> = (0..self.header.len())
+            .map(|i| if i == 0 { "---" } else { "---:" })
+            .collect();
+        let _ = writeln!(out, "| {} |", align.join(" | "));
+        for row in &self.rows {
+            let _ = writeln!(out, "| {} |", row.join(" | "));
+        }
+        out
+    }
+}
+
+/// `1234567.0` as `1.23 M`.
+pub fn si(x: f64) -> String {
+    let (v, unit) = match x.abs() {
+        a if a >= 1e9 => (x / 1e9, " G"),
+        a if a >= 1e6 => (x / 1e6, " M"),
+        a if a >= 1e3 => (x / 1e3, " k"),
+        _ => (x, ""),
+    };
+    if v.abs() >= 100.0 {
+        format!("{v:.0}{unit}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}{unit}")
+    } else {
+        format!("{v:.2}{unit}")
+    }
+}
+
+/// Bytes with binary units: `1.5 MiB`.
+pub fn bytes(b: u64) -> String {
+    let x = b as f64;
+    match b {
+        b if b >= 1 << 30 => format!("{:.2} GiB", x / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", x / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", x / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+/// A key count as `1k`, `100k`, `1M`.
+pub fn count(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
+        n if n >= 1_000 && n % 1_000 == 0 => format!("{}k", n / 1_000),
+        n => n.to_string(),
+    }
+}
+
+// ANCHOR: slope
+/// The growth exponent of a cost: the slope of the least-squares line
+/// through (log N, log seconds-per-operation). About 0 means the cost per
+/// operation does not grow with the data; about 1 means it grows in
+/// proportion (an open that reads everything, a scan of every key).
+pub fn growth_slope(points: &[(u64, f64)]) -> Option<f64> {
+    let pts: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|(n, c)| *n > 0 && *c > 0.0 && c.is_finite())
+        .map(|&(n, c)| ((n as f64).ln(), c.ln()))
+        .collect();
+    let distinct: BTreeSet<u64> = points.iter().map(|p| p.0).collect();
+    if distinct.len() < 2 {
+        return None;
+    }
+    let k = pts.len() as f64;
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / k;
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / k;
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    (sxx > 0.0).then(|| sxy / sxx)
+}
+// ANCHOR_END: slope
+
+impl Report {
+    /// The measurement of one subject, workload and size.
+    pub fn find(&self, subject: &str, w: Workload, n: u64) -> Option<&Measurement> {
+        self.measurements
+            .iter()
+            .find(|m| m.subject == subject && m.workload == w && m.n == n)
+    }
+
+    /// The sizes at which workload `w` was measured for anyone.
+    pub fn sizes_of(&self, w: Workload) -> Vec<u64> {
+        let set: BTreeSet<u64> = self
+            .measurements
+            .iter()
+            .filter(|m| m.workload == w)
+            .map(|m| m.n)
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// The workloads that were measured, in report order.
+    pub fn workloads(&self) -> Vec<Workload> {
+        Workload::ALL
+            .into_iter()
+            .filter(|w| self.measurements.iter().any(|m| m.workload == *w))
+            .collect()
+    }
+
+    /// The growth slope of one subject on one workload.
+    pub fn slope(&self, subject: &str, w: Workload) -> Option<f64> {
+        let points: Vec<(u64, f64)> = self
+            .measurements
+            .iter()
+            .filter(|m| m.subject == subject && m.workload == w)
+            .map(|m| (m.n, m.secs_per_op()))
+            .collect();
+        growth_slope(&points)
+    }
+
+    fn best_ops(&self, w: Workload, n: u64) -> Option<f64> {
+        self.measurements
+            .iter()
+            .filter(|m| m.workload == w && m.n == n)
+            .map(Measurement::ops_per_sec)
+            .fold(None, |acc, x| Some(acc.map_or(x, |a: f64| a.max(x))))
+    }
+
+    // ANCHOR: workload_table
+    /// One table per workload: a row per subject; ops/s and spread at each
+    /// size; at the largest size, the ratio to the fastest subject and the
+    /// reads per operation; and the growth slope over all sizes.
+    pub fn workload_table(&self, w: Workload) -> Table {
+        let sizes = self.sizes_of(w);
+        let largest = sizes.last().copied().unwrap_or(0);
+        let mut header = vec!["subject".to_string()];
+        header.extend(
+            sizes
+                .iter()
+                .map(|n| format!("N={} ops/s (±spread)", count(*n))),
+        );
+        header.push(format!("× fastest at N={}", count(largest)));
+        header.push(format!("reads/op at N={}", count(largest)));
+        header.push("growth slope".to_string());
+        let mut rows = Vec::new();
+        for s in &self.subjects {
+            if !self
+                .measurements
+                .iter()
+                .any(|m| m.subject == s.name && m.workload == w)
+            {
+                continue;
+            }
+            let mut row = vec![s.name.clone()];
+            for &n in &sizes {
+                row.push(match self.find(&s.name, w, n) {
+                    Some(m) => format!("{} (±{:.0}%)", si(m.ops_per_sec()), m.spread() * 50.0),
+                    None => "—".to_string(),
+                });
+            }
+            let at_largest = self.find(&s.name, w, largest);
+            row.push(match (at_largest, self.best_ops(w, largest)) {
+                (Some(m), Some(best)) => format!("{:.2}", best / m.ops_per_sec()),
+                _ => "—".to_string(),
+            });
+            row.push(
+                at_largest
+                    .and_then(|m| m.reads_per_op)
+                    .map_or("—".to_string(), |r| format!("{r:.2}")),
+            );
+            row.push(
+                self.slope(&s.name, w)
+                    .map_or("—".to_string(), |k| format!("{k:+.2}")),
+            );
+            rows.push(row);
+        }
+        Table { header, rows }
+    }
+    // ANCHOR_END: workload_table
+
+    /// Space: a row per subject and size.
+    pub fn space_table(&self) -> Table {
+        let header = [
+            "subject",
+            "N",
+            "logical",
+            "file bytes",
+            "allocated on disk",
+            "allocated / logical",
+            "files",
+            "index in memory",
+            "peak heap while filling",
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut rows = Vec::new();
+        for s in &self.subjects {
+            for f in self.footprints.iter().filter(|f| f.subject == s.name) {
+                rows.push(vec![
+                    s.name.clone(),
+                    count(f.n),
+                    bytes(f.logical_bytes),
+                    bytes(f.file_bytes),
+                    bytes(f.allocated_bytes),
+                    format!(
+                        "{:.2}",
+                        f.allocated_bytes as f64 / f.logical_bytes.max(1) as f64
+                    ),
+                    f.files.to_string(),
+                    f.index_bytes.map_or("—".to_string(), bytes),
+                    f.peak_heap_bytes.map_or("—".to_string(), bytes),
+                ]);
+            }
+        }
+        Table { header, rows }
+    }
+
+    /// One subject's figures on every workload, for its own chapter page.
+    pub fn subject_table(&self, subject: &str) -> Table {
+        let sizes: BTreeSet<u64> = self
+            .measurements
+            .iter()
+            .filter(|m| m.subject == subject)
+            .map(|m| m.n)
+            .collect();
+        let mut header = vec!["workload".to_string()];
+        header.extend(sizes.iter().map(|n| format!("N={} ops/s", count(*n))));
+        header.push("growth slope".to_string());
+        let mut rows = Vec::new();
+        for w in self.workloads() {
+            if !self
+                .measurements
+                .iter()
+                .any(|m| m.subject == subject && m.workload == w)
+            {
+                continue;
+            }
+            let mut row = vec![w.name().to_string()];
+            for &n in &sizes {
+                row.push(
+                    self.find(subject, w, n)
+                        .map_or("—".to_string(), |m| si(m.ops_per_sec())),
+                );
+            }
+            row.push(
+                self.slope(subject, w)
+                    .map_or("—".to_string(), |k| format!("{k:+.2}")),
+            );
+            rows.push(row);
+        }
+        Table { header, rows }
+    }
+
+    /// The lines that say where the figures come from.
+    pub fn stamp(&self) -> String {
+        let m = &self.machine;
+        format!(
+            "Measured on {date} with `{command}`: {cores} cores, {cpu}, {mem}, Linux {kernel}, \
+             {fs} file system. {reps} repetitions per figure (median shown; ± is half the \
+             spread between the fastest and slowest repetition, as a share of the median). \
+             {values}-byte values, 16-byte keys.{quick}",
+            date = m.date,
+            command = m.command,
+            cores = m.cores,
+            cpu = m.cpu,
+            mem = m.memory,
+            kernel = m.kernel,
+            fs = m.filesystem,
+            reps = self.reps,
+            values = self.budget.value_len,
+            quick = if self.quick {
+                " **A `--quick` run: a tiny size and a tenth of the work, for checking the harness, not for reading.**"
+            } else {
+                ""
+            },
+        )
+    }
+
+    /// The whole report as Markdown, for the book.
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "<!-- Generated by `cargo compare`; do not edit by hand. -->\n"
+        );
+        let _ = writeln!(out, "{}\n", self.stamp());
+        let _ = writeln!(out, "**Subjects**\n");
+        for s in &self.subjects {
+            let _ = writeln!(
+                out,
+                "- `{}` ({}, {}): {}",
+                s.name,
+                if s.is_peer { "peer" } else { "stage" },
+                s.durability,
+                s.description
+            );
+        }
+        if !self.notes.is_empty() {
+            let _ = writeln!(out, "\n**Settings**\n");
+            for note in &self.notes {
+                let _ = writeln!(out, "- {note}");
+            }
+        }
+        if !self.skips.is_empty() {
+            let _ = writeln!(out, "\n**Not run**\n");
+            for s in &self.skips {
+                let what = s
+                    .workload
+                    .map_or("every workload".to_string(), |w| format!("`{}`", w.name()));
+                let _ = writeln!(
+                    out,
+                    "- `{}` at N = {}, {}: {}",
+                    s.subject,
+                    count(s.n),
+                    what,
+                    s.reason
+                );
+            }
+        }
+        for w in self.workloads() {
+            let _ = writeln!(out, "\n### `{}`\n", w.name());
+            let _ = writeln!(
+                out,
+                "{}. One operation is one {}.\n",
+                capitalise(w.describe()),
+                w.unit()
+            );
+            out.push_str(&self.workload_table(w).to_markdown());
+            let _ = writeln!(
+                out,
+                "\n![{name}: operations per second by subject](generated/bars-{name}.svg)\n\
+                 ![{name}: time per operation against N](generated/growth-{name}.svg)",
+                name = w.name()
+            );
+        }
+        if !self.footprints.is_empty() {
+            let _ = writeln!(out, "\n### Space\n");
+            let _ = writeln!(
+                out,
+                "Measured after the random fill and its flush. *Logical* is the bytes of keys and \
+                 values; *allocated* counts the file system's blocks, which is what the disk \
+                 really gives up.\n"
+            );
+            out.push_str(&self.space_table().to_markdown());
+        }
+        out
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slope_of_a_power_law_is_its_exponent() {
+        let linear: Vec<(u64, f64)> = [1_000u64, 10_000, 100_000]
+            .iter()
+            .map(|&n| (n, 3e-9 * n as f64))
+            .collect();
+        assert!((growth_slope(&linear).unwrap() - 1.0).abs() < 1e-9);
+        let flat: Vec<(u64, f64)> = [1_000u64, 10_000, 100_000]
+            .iter()
+            .map(|&n| (n, 5e-7))
+            .collect();
+        assert!(growth_slope(&flat).unwrap().abs() < 1e-9);
+        assert_eq!(growth_slope(&[(1000, 1.0)]), None);
+    }
+
+    #[test]
+    fn numbers_are_formatted_for_reading() {
+        assert_eq!(si(1_234_567.0), "1.23 M");
+        assert_eq!(si(45_600.0), "45.6 k");
+        assert_eq!(si(999.0), "999");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(100), "100 B");
+        assert_eq!(count(100_000), "100k");
+        assert_eq!(count(1_000_000), "1M");
+        assert_eq!(count(1_500), "1500");
+    }
+
+    #[test]
+    fn tables_render_in_both_forms() {
+        let t = Table {
+            header: vec!["a".into(), "bb".into()],
+            rows: vec![vec!["xyz".into(), "1".into()]],
+        };
+        assert_eq!(t.to_text(), "a     bb\nxyz    1\n");
+        assert_eq!(t.to_markdown(), "| a | bb |\n| --- | ---: |\n| xyz | 1 |\n");
+    }
+}

@@ -1,0 +1,453 @@
+//! Running the workloads on one subject at one size, and measuring.
+//!
+//! For one subject and one N the harness does, in this order: the two fills
+//! (each repetition into a fresh store; the last random fill is kept), a
+//! measurement of the space that store takes, the read workloads on it, a
+//! reopen, the workloads that overwrite keys, and last the deletes, which
+//! shrink the store. Every repetition of a workload does the same
+//! operations; the report keeps the median and shows the spread.
+
+use std::path::Path;
+use std::time::Instant;
+
+use ch00_contract::{Durability, KeyRange, KvStore, Metrics, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::heap;
+use crate::subjects::Subject;
+use crate::workload::{Budget, Choices, Workload, key, missing_key, value};
+
+/// The timings of one workload on one subject at one size.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Measurement {
+    /// The subject's name.
+    pub subject: String,
+    /// The workload.
+    pub workload: Workload,
+    /// Keys in the store.
+    pub n: u64,
+    /// Operations per repetition.
+    pub ops: u64,
+    /// Seconds each repetition took, in the order they ran.
+    pub seconds: Vec<f64>,
+    /// Read calls per operation, where the subject counts them.
+    pub reads_per_op: Option<f64>,
+    /// Bytes read per operation, where the subject counts them.
+    pub bytes_read_per_op: Option<f64>,
+}
+
+impl Measurement {
+    /// The median repetition, in seconds.
+    pub fn median(&self) -> f64 {
+        let mut s = self.seconds.clone();
+        s.sort_by(f64::total_cmp);
+        match s.len() {
+            0 => f64::NAN,
+            len if len % 2 == 1 => s[len / 2],
+            len => (s[len / 2 - 1] + s[len / 2]) / 2.0,
+        }
+    }
+
+    /// Operations per second at the median.
+    pub fn ops_per_sec(&self) -> f64 {
+        self.ops as f64 / self.median()
+    }
+
+    /// Seconds per operation at the median.
+    pub fn secs_per_op(&self) -> f64 {
+        self.median() / self.ops as f64
+    }
+
+    /// The spread of the repetitions: (slowest - fastest) / median.
+    pub fn spread(&self) -> f64 {
+        let min = self.seconds.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = self.seconds.iter().copied().fold(0.0, f64::max);
+        (max - min) / self.median()
+    }
+}
+
+/// What a store of N keys costs in space, measured after the random fill
+/// and its flush.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Footprint {
+    /// The subject's name.
+    pub subject: String,
+    /// Keys in the store.
+    pub n: u64,
+    /// Bytes of keys and values the store holds.
+    pub logical_bytes: u64,
+    /// Sum of the lengths of the store's files.
+    pub file_bytes: u64,
+    /// Bytes the file system allocated for them (blocks, not lengths:
+    /// sparse and preallocated files make lengths lie).
+    pub allocated_bytes: u64,
+    /// Files in the store's directory, recursively.
+    pub files: u64,
+    /// Index bytes held in memory, if the subject reports it.
+    pub index_bytes: Option<u64>,
+    /// Peak heap growth while filling the store, if counted.
+    pub peak_heap_bytes: Option<u64>,
+}
+
+/// A subject and size the harness did not run, and why.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Skip {
+    /// The subject's name.
+    pub subject: String,
+    /// The workload, or `None` for every workload at this size.
+    pub workload: Option<Workload>,
+    /// Keys in the store.
+    pub n: u64,
+    /// Why.
+    pub reason: String,
+}
+
+/// Everything one subject at one size produced.
+#[derive(Default)]
+pub struct Outcome {
+    /// Timings.
+    pub measurements: Vec<Measurement>,
+    /// Space, when a fill ran.
+    pub footprint: Option<Footprint>,
+    /// Workloads not run, with reasons.
+    pub skips: Vec<Skip>,
+}
+
+/// How a run is configured.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// Repetitions of every measurement.
+    pub reps: usize,
+    /// Work per measurement.
+    pub budget: Budget,
+}
+
+/// The key-value pairs of `order`, made before the clock starts.
+fn pairs(order: &[u64], version: u64, len: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+    order
+        .iter()
+        .map(|&i| (key(i), value(i, version, len)))
+        .collect()
+}
+
+fn counters(store: &dyn KvStore) -> Metrics {
+    store.metrics()
+}
+
+/// Runs `f` on the store `reps` times, timing each, and reads the store's
+/// counters around the last repetition.
+fn repeat(
+    store: &mut dyn KvStore,
+    reps: usize,
+    mut f: impl FnMut(&mut dyn KvStore, usize) -> Result<()>,
+) -> Result<(Vec<f64>, Metrics, Metrics)> {
+    let mut seconds = Vec::with_capacity(reps);
+    let mut before = Metrics::default();
+    for rep in 0..reps {
+        before = counters(store);
+        let start = Instant::now();
+        f(store, rep)?;
+        seconds.push(start.elapsed().as_secs_f64());
+    }
+    Ok((seconds, before, counters(store)))
+}
+
+fn per_op(before: Option<u64>, after: Option<u64>, ops: u64) -> Option<f64> {
+    Some(after?.saturating_sub(before?) as f64 / ops as f64)
+}
+
+fn measurement(
+    subject: &Subject,
+    workload: Workload,
+    n: u64,
+    ops: u64,
+    (seconds, before, after): (Vec<f64>, Metrics, Metrics),
+) -> Measurement {
+    Measurement {
+        subject: subject.name.to_string(),
+        workload,
+        n,
+        ops,
+        seconds,
+        reads_per_op: per_op(before.reads, after.reads, ops),
+        bytes_read_per_op: per_op(before.bytes_read, after.bytes_read, ops),
+    }
+}
+
+/// Sums file lengths and allocated blocks under `dir`.
+fn disk_usage(dir: &Path) -> Result<(u64, u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let (mut len, mut allocated, mut files) = (0, 0, 0);
+    for entry in walkdir::WalkDir::new(dir) {
+        let entry = entry.map_err(|e| {
+            let path = e.path().unwrap_or(dir).to_path_buf();
+            ch00_contract::Error::io("measuring disk use of", path, e.into())
+        })?;
+        if entry.file_type().is_file() {
+            let meta = entry.metadata().map_err(|e| {
+                ch00_contract::Error::io("measuring disk use of", entry.path(), e.into())
+            })?;
+            len += meta.len();
+            // `blocks` counts 512-byte units whatever the file system's block size.
+            allocated += meta.blocks() * 512;
+            files += 1;
+        }
+    }
+    Ok((len, allocated, files))
+}
+
+fn fill(store: &mut dyn KvStore, data: &[(Vec<u8>, Vec<u8>)]) -> Result<()> {
+    for (k, v) in data {
+        store.set(k, v)?;
+    }
+    store.flush()
+}
+
+/// Opens `subject` in `dir` and fills it with keys `0..n` in the harness's
+/// random order, then flushes: the store the read workloads run on.
+pub fn filled_store(
+    subject: &Subject,
+    dir: &Path,
+    n: u64,
+    value_len: usize,
+) -> Result<Box<dyn KvStore>> {
+    let order = Choices::new(Workload::FillRandom, n).permutation(n);
+    let mut store = subject.open(dir)?;
+    fill(store.as_mut(), &pairs(&order, 0, value_len))?;
+    Ok(store)
+}
+
+/// Runs `workloads` on `subject` with N = `n`, in a fresh directory under
+/// `scratch`. `step` is called before each workload, for progress display.
+pub fn run_subject(
+    subject: &Subject,
+    n: u64,
+    workloads: &[Workload],
+    settings: Settings,
+    scratch: &Path,
+    mut step: impl FnMut(Workload),
+) -> Result<Outcome> {
+    let mut out = Outcome::default();
+    let reps = settings.reps.max(1);
+    let b = settings.budget;
+    let wants = |w: Workload| workloads.contains(&w);
+    let new_dir = || {
+        tempfile::Builder::new()
+            .prefix(&format!("{}-{n}-", subject.name))
+            .tempdir_in(scratch)
+            .map_err(|e| ch00_contract::Error::io("creating a directory in", scratch, e))
+    };
+
+    // Fills: a fresh store for every repetition.
+    let sequential: Vec<u64> = (0..n).collect();
+    let random = Choices::new(Workload::FillRandom, n).permutation(n);
+    for (w, order) in [
+        (Workload::FillSeq, &sequential),
+        (Workload::FillRandom, &random),
+    ] {
+        if !wants(w) {
+            continue;
+        }
+        step(w);
+        let data = pairs(order, 0, b.value_len);
+        let mut seconds = Vec::new();
+        for _ in 0..reps {
+            let dir = new_dir()?;
+            let mut store = subject.open(dir.path())?;
+            let start = Instant::now();
+            fill(store.as_mut(), &data)?;
+            seconds.push(start.elapsed().as_secs_f64());
+        }
+        let m = Metrics::default();
+        out.measurements
+            .push(measurement(subject, w, n, n, (seconds, m, m)));
+    }
+
+    // Reads first, while the store holds exactly the filled keys; writes
+    // that keep the key set next; deletes, which shrink it, last.
+    const RUN_ORDER: [Workload; 10] = [
+        Workload::GetUniform,
+        Workload::GetZipf,
+        Workload::GetMissing,
+        Workload::ScanShort,
+        Workload::ScanFull,
+        Workload::Reopen,
+        Workload::Mixed,
+        Workload::Overwrite,
+        Workload::SyncWrites,
+        Workload::Delete,
+    ];
+    let others: Vec<Workload> = RUN_ORDER.into_iter().filter(|w| wants(*w)).collect();
+    if others.is_empty() {
+        return Ok(out);
+    }
+
+    // The store every other workload runs on: N keys in random order,
+    // flushed, with its space and peak heap measured.
+    let dir = new_dir()?;
+    let baseline = heap::reset_peak();
+    let mut store = filled_store(subject, dir.path(), n, b.value_len)?;
+    // Includes the harness's own copy of the keys and values it inserts
+    // (about the logical size): the same for every subject.
+    let peak_heap_bytes = heap::peak_since(baseline);
+    let (file_bytes, allocated_bytes, files) = disk_usage(dir.path())?;
+    out.footprint = Some(Footprint {
+        subject: subject.name.to_string(),
+        n,
+        logical_bytes: n * (key(0).len() + b.value_len) as u64,
+        file_bytes,
+        allocated_bytes,
+        files,
+        index_bytes: store.metrics().index_bytes,
+        peak_heap_bytes,
+    });
+
+    let point_ops = b.point_ops;
+    for w in others {
+        step(w);
+        let mut choices = Choices::new(w, n);
+        let result = match w {
+            Workload::FillSeq | Workload::FillRandom => continue,
+            Workload::GetUniform | Workload::GetZipf | Workload::GetMissing => {
+                let keys: Vec<Vec<u8>> = match w {
+                    Workload::GetUniform => {
+                        choices.uniform(n, point_ops).into_iter().map(key).collect()
+                    }
+                    Workload::GetZipf => choices.zipf(n, point_ops).into_iter().map(key).collect(),
+                    _ => choices
+                        .uniform(n, point_ops)
+                        .into_iter()
+                        .map(missing_key)
+                        .collect(),
+                };
+                let expect_found = w != Workload::GetMissing;
+                repeat(store.as_mut(), reps, |s, _| {
+                    for k in &keys {
+                        let found = s.get(k)?.is_some();
+                        if found != expect_found {
+                            return Err(wrong_answer(subject, w, k));
+                        }
+                    }
+                    Ok(())
+                })
+                .map(|r| measurement(subject, w, n, point_ops, r))
+            }
+            Workload::ScanShort => {
+                let starts: Vec<Vec<u8>> = choices
+                    .uniform(n, b.short_scans)
+                    .into_iter()
+                    .map(key)
+                    .collect();
+                let len = b.scan_len;
+                repeat(store.as_mut(), reps, |s, _| {
+                    for start in &starts {
+                        let range = KeyRange::new(start.clone()..);
+                        let mut seen = 0;
+                        for entry in s.scan(range)?.take(len) {
+                            entry?;
+                            seen += 1;
+                        }
+                        if seen == 0 {
+                            return Err(wrong_answer(subject, w, start));
+                        }
+                    }
+                    Ok(())
+                })
+                .map(|r| measurement(subject, w, n, b.short_scans, r))
+            }
+            Workload::ScanFull => repeat(store.as_mut(), reps, |s, _| {
+                let mut seen = 0u64;
+                for entry in s.scan(KeyRange::all())? {
+                    entry?;
+                    seen += 1;
+                }
+                if seen != n {
+                    return Err(wrong_answer(subject, w, b"(full scan count)"));
+                }
+                Ok(())
+            })
+            .map(|r| measurement(subject, w, n, 1, r)),
+            Workload::Reopen => {
+                if subject.durability == Durability::InMemory {
+                    out.skips.push(Skip {
+                        subject: subject.name.to_string(),
+                        workload: Some(w),
+                        n,
+                        reason: "an in-memory store has nothing to reopen".to_string(),
+                    });
+                    continue;
+                }
+                let mut seconds = Vec::new();
+                for _ in 0..reps {
+                    store.flush()?;
+                    drop(store);
+                    let start = Instant::now();
+                    store = subject.open(dir.path())?;
+                    seconds.push(start.elapsed().as_secs_f64());
+                }
+                let m = Metrics::default();
+                Ok(measurement(subject, w, n, 1, (seconds, m, m)))
+            }
+            Workload::Mixed => {
+                let reads = choices.zipf(n, point_ops);
+                let is_write: Vec<bool> = (0..point_ops).map(|_| choices.chance(0.2)).collect();
+                let data = pairs(&reads, 1, b.value_len);
+                repeat(store.as_mut(), reps, |s, _| {
+                    for ((k, v), &write) in data.iter().zip(&is_write) {
+                        if write {
+                            s.set(k, v)?;
+                        } else if s.get(k)?.is_none() {
+                            return Err(wrong_answer(subject, w, k));
+                        }
+                    }
+                    s.flush()
+                })
+                .map(|r| measurement(subject, w, n, point_ops, r))
+            }
+            Workload::Overwrite => {
+                let data = pairs(&choices.uniform(n, point_ops), 2, b.value_len);
+                repeat(store.as_mut(), reps, |s, _| fill(s, &data))
+                    .map(|r| measurement(subject, w, n, point_ops, r))
+            }
+            Workload::SyncWrites => {
+                let data = pairs(&choices.uniform(n, b.sync_writes), 3, b.value_len);
+                repeat(store.as_mut(), reps, |s, _| {
+                    for (k, v) in &data {
+                        s.set(k, v)?;
+                        s.flush()?;
+                    }
+                    Ok(())
+                })
+                .map(|r| measurement(subject, w, n, b.sync_writes, r))
+            }
+            Workload::Delete => {
+                // Each repetition deletes different keys, so every delete
+                // removes a key that is there.
+                let per_rep = point_ops.min(n / reps as u64).max(1);
+                let victims = choices.permutation(n);
+                let keys: Vec<Vec<u8>> = victims.iter().map(|&i| key(i)).collect();
+                repeat(store.as_mut(), reps, |s, rep| {
+                    let from = (rep as u64 * per_rep).min(n) as usize;
+                    let to = ((rep as u64 + 1) * per_rep).min(n) as usize;
+                    for k in &keys[from..to] {
+                        s.delete(k)?;
+                    }
+                    s.flush()
+                })
+                .map(|r| measurement(subject, w, n, per_rep, r))
+            }
+        };
+        out.measurements.push(result?);
+    }
+    drop(store);
+    Ok(out)
+}
+
+fn wrong_answer(subject: &Subject, w: Workload, key: &[u8]) -> ch00_contract::Error {
+    ch00_contract::Error::InvalidInput(format!(
+        "{} gave a wrong answer in workload {} for key {}",
+        subject.name,
+        w.name(),
+        key.escape_ascii()
+    ))
+}
