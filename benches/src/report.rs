@@ -475,7 +475,7 @@ mod tests {
             header: vec!["a".into(), "bb".into()],
             rows: vec![vec!["xyz".into(), "1".into()]],
         };
-        assert_eq!(t.to_text(), "a     bb\nxyz    1\n");
+        assert_eq!(t.to_text(), "a    bb\nxyz   1\n");
         assert_eq!(t.to_markdown(), "| a | bb |\n| --- | ---: |\n| xyz | 1 |\n");
     }
 }

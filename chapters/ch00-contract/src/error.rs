@@ -160,7 +160,9 @@ mod tests {
 
     #[test]
     fn messages_name_the_file_offset_and_expectation() {
+        // ANCHOR: corruption_message
         let err = Error::corruption("/data/table.sst", 4096, "magic number 0x4B56", "0x0000");
+        // ANCHOR_END: corruption_message
         assert_eq!(
             err.to_string(),
             "corrupt file /data/table.sst at byte offset 4096: expected magic number 0x4B56, found 0x0000"

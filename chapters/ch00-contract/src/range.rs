@@ -190,7 +190,7 @@ mod tests {
         ]
     }
 
-    /// Every key of up to three bytes over the same alphabet, plus one longer
+    /// Every key of up to four bytes over the same alphabet: one byte longer
     /// than any bound, so that "just after" a bound is always represented.
     fn universe() -> Vec<Vec<u8>> {
         let alphabet = [0x00u8, 0x01, 0x61, 0xFE, 0xFF];

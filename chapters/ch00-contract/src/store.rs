@@ -87,9 +87,11 @@ pub trait KvStore {
         self.scan(KeyRange::prefix(prefix))
     }
 
-    /// Makes every write so far durable, as far as the stage's
-    /// [`Durability`] allows: once `flush` returns, the writes survive the
-    /// process stopping at any moment.
+    /// Makes every write so far durable: once `flush` returns, the writes
+    /// survive the process stopping at any moment. A stage that writes files
+    /// also `fsync`s them here, so that they survive a power failure too;
+    /// the conformance suite can only check the first promise (it crashes a
+    /// store, not the machine), so the second rests on the code and the book.
     fn flush(&mut self) -> Result<()>;
 
     /// Counters beyond time, for the benchmarks and for tests that assert
@@ -122,6 +124,10 @@ pub struct Metrics {
 /// After a crash, a store reopens with the state it had at some moment
 /// between the last completed `flush` and the crash: never older than the
 /// last flush, never a mix of writes that did not happen in that order.
+/// Whatever state it reopens with is then its state; later crashes are
+/// judged from there. The suite crashes stores between calls, not in the
+/// middle of one (a crash halfway through a flush is each stage's own test
+/// to write).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Durability {
     /// Nothing is written anywhere: a reopened store is empty.
@@ -147,5 +153,19 @@ pub trait Stage: KvStore + Sized {
     /// Opens the store kept in `dir`, creating it if the directory is empty.
     /// The directory exists; the store owns everything inside it.
     fn open(dir: &Path) -> Result<Self>;
+
+    /// Disappears the way a crashed process does: nothing still buffered
+    /// in memory is written. The suite calls this, then opens the directory
+    /// again in the same process.
+    ///
+    /// The default leaks the store with `std::mem::forget`, which runs no
+    /// destructor at all. A stage that holds a lock on its directory,
+    /// background threads or many open files overrides this to let go of
+    /// them (close its files, stop its threads) without writing anything,
+    /// since a real crash would release them too and the reopen must not
+    /// find the directory still locked.
+    fn simulate_crash(self) {
+        std::mem::forget(self);
+    }
 }
 // ANCHOR_END: stage

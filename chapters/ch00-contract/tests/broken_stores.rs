@@ -27,6 +27,23 @@ fn disk_load(dir: &Path) -> Map {
         .unwrap_or_default()
 }
 
+/// The numbered table files of `dir`, sorted by name.
+fn tables_of(dir: &Path) -> Vec<PathBuf> {
+    let disk = DISK.lock().unwrap();
+    let mut names: Vec<PathBuf> = disk
+        .iter()
+        .flat_map(|d| d.keys())
+        .filter(|p| p.parent() == Some(dir))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("table-"))
+        })
+        .cloned()
+        .collect();
+    names.sort();
+    names
+}
+
 fn disk_store(dir: &Path, map: &Map) {
     let mut disk = DISK.lock().unwrap();
     disk.get_or_insert_with(HashMap::new)
@@ -48,9 +65,21 @@ const EMPTY_VALUE_IS_DELETE: u8 = 4;
 /// Never checks the size limits.
 const NO_SIZE_LIMITS: u8 = 5;
 
+// Flaws from 10 up are in stores that promise durability on flush only.
+/// Writes its state to disk on flush and at no other time: correct.
+const ON_FLUSH_CORRECT: u8 = 10;
+/// Claims durability on flush, but its flush writes nothing.
+const LOSES_WRITES_ON_REOPEN: u8 = 11;
+/// Writes deletes to disk at once but sets only on flush, so a crash can
+/// leave a state that never existed: an earlier set lost, a later delete kept.
+const TORN_AFTER_CRASH: u8 = 12;
+/// Writes a new numbered file (`table-0`, `table-1`, …) on every flush and
+/// at open takes the last one by name, so `table-9` wins over `table-10`.
+const REOPENS_FILES_OUT_OF_ORDER: u8 = 13;
+
 /// A store that keeps a map in memory and writes the whole map to the
-/// pretend disk after every write (so it is durable per write), with one
-/// flaw chosen by `FLAW`.
+/// pretend disk after every write (durable per write) or on flush only
+/// (flaws from 10 up), with one flaw chosen by `FLAW`.
 struct Fake<const FLAW: u8> {
     dir: PathBuf,
     map: Map,
@@ -59,15 +88,17 @@ struct Fake<const FLAW: u8> {
 impl<const FLAW: u8> Fake<FLAW> {
     /// Writes the state to the pretend disk; called after every write.
     fn persist(&self) {
-        match FLAW {
-            LOSES_WRITES_ON_CRASH => {}
-            _ => self.write_to_disk(),
+        if FLAW != LOSES_WRITES_ON_CRASH && FLAW < ON_FLUSH_CORRECT {
+            self.write_to_disk();
         }
     }
 
     // ANCHOR: forgets_deletes
     fn write_to_disk(&self) {
-        if FLAW == FORGETS_DELETES {
+        if FLAW == REOPENS_FILES_OUT_OF_ORDER {
+            let next = tables_of(&self.dir).len();
+            disk_store(&self.dir.join(format!("table-{next}")), &self.map);
+        } else if FLAW == FORGETS_DELETES {
             // Adds and overwrites, but never removes what is on disk.
             let mut on_disk = disk_load(&self.dir);
             on_disk.extend(self.map.clone());
@@ -106,6 +137,11 @@ impl<const FLAW: u8> KvStore for Fake<FLAW> {
 
     fn delete(&mut self, key: &[u8]) -> Result<()> {
         Self::check(key, b"")?;
+        if FLAW == TORN_AFTER_CRASH {
+            let mut on_disk = disk_load(&self.dir);
+            on_disk.remove(key);
+            disk_store(&self.dir, &on_disk);
+        }
         self.map.remove(key);
         self.persist();
         Ok(())
@@ -128,19 +164,29 @@ impl<const FLAW: u8> KvStore for Fake<FLAW> {
     }
 
     fn flush(&mut self) -> Result<()> {
-        self.write_to_disk();
+        if FLAW != LOSES_WRITES_ON_REOPEN {
+            self.write_to_disk();
+        }
         Ok(())
     }
 }
 
 impl<const FLAW: u8> Stage for Fake<FLAW> {
     const NAME: &'static str = "fake";
-    const DURABILITY: Durability = Durability::PerWrite;
+    const DURABILITY: Durability = if FLAW < ON_FLUSH_CORRECT {
+        Durability::PerWrite
+    } else {
+        Durability::OnFlush
+    };
 
     fn open(dir: &Path) -> Result<Self> {
+        let map = match tables_of(dir).last() {
+            Some(latest) if FLAW == REOPENS_FILES_OUT_OF_ORDER => disk_load(latest),
+            _ => disk_load(dir),
+        };
         Ok(Fake {
             dir: dir.to_path_buf(),
-            map: disk_load(dir),
+            map,
         })
     }
 }
@@ -150,6 +196,11 @@ impl<const FLAW: u8> Stage for Fake<FLAW> {
 mod correct {
     use super::*;
     ch00_contract::conformance_tests!(Fake<CORRECT>);
+}
+
+mod correct_on_flush {
+    use super::*;
+    ch00_contract::conformance_tests!(Fake<ON_FLUSH_CORRECT>);
 }
 
 /// Enough random sequences that a flaw the model test can reach is found
@@ -256,4 +307,46 @@ fn a_model_failure_shows_the_failing_sequence() {
     assert!(message.contains("set "), "{message}");
     assert!(message.contains("delete "), "{message}");
     assert!(message.contains("reopen"), "{message}");
+}
+
+#[test]
+fn a_store_that_loses_writes_on_reopen_is_caught() {
+    type S = Fake<LOSES_WRITES_ON_REOPEN>;
+    // Everything works until the store is reopened.
+    checks::scan_sees_latest_writes::<S>().unwrap();
+    assert_fails(checks::reopen::<S>(), "reopen", "after reopening: scan(");
+    assert_fails(
+        conformance::model_based::<S>(CASES),
+        "model_based",
+        "disagrees with the BTreeMap model",
+    );
+}
+
+#[test]
+fn a_store_that_comes_back_torn_after_a_crash_is_caught() {
+    type S = Fake<TORN_AFTER_CRASH>;
+    // A clean shutdown flushes everything, so reopening cannot see it.
+    checks::reopen::<S>().unwrap();
+    assert_fails(
+        checks::crash::<S>(),
+        "crash",
+        "which is not a state it had since the last flush",
+    );
+    assert_fails(
+        conformance::model_based::<S>(CASES),
+        "model_based",
+        "which is not a state it had since the last flush",
+    );
+}
+
+#[test]
+fn a_store_that_reopens_its_files_out_of_order_is_caught() {
+    type S = Fake<REOPENS_FILES_OUT_OF_ORDER>;
+    // With fewer than ten files, name order is number order.
+    checks::reopen::<S>().unwrap();
+    assert_fails(
+        checks::many_flushes::<S>(),
+        "many_flushes",
+        "after many flushes and a reopen",
+    );
 }

@@ -150,11 +150,10 @@ impl<S: Stage> Harness<S> {
         self.reopen(drop)
     }
 
-    /// A crash: the store disappears without running any destructor, so
-    /// nothing buffered in it reaches the disk. (The leaked memory and file
-    /// handles are the price of simulating this inside one test process.)
+    /// A crash: the store disappears through [`Stage::simulate_crash`], so
+    /// nothing buffered in it reaches the disk.
     pub(crate) fn crash_and_reopen(&mut self) -> Result<&mut S, Failure> {
-        self.reopen(std::mem::forget)
+        self.reopen(S::simulate_crash)
     }
 }
 
@@ -235,6 +234,10 @@ macro_rules! conformance_tests {
             #[test]
             fn many_keys() -> CheckResult {
                 checks::many_keys::<$store>()
+            }
+            #[test]
+            fn many_flushes() -> CheckResult {
+                checks::many_flushes::<$store>()
             }
             #[test]
             fn model_based_against_btreemap() -> CheckResult {
