@@ -12,7 +12,7 @@
 
 use std::hint::black_box;
 
-use benches::run::filled_store;
+use benches::run::{filled_store, random_fill};
 use benches::subjects::{self, Subject};
 use benches::workload::{Choices, VALUE_LEN, Workload, key, missing_key, value};
 use ch00_contract::KeyRange;
@@ -49,9 +49,10 @@ fn reads(c: &mut Criterion) {
         .collect();
     let mut get_uniform = c.benchmark_group(Workload::GetUniform.name());
     let mut stores = Vec::new();
+    let data = random_fill(N, VALUE_LEN);
     for subject in runnable(N) {
         let dir = scratch();
-        let store = filled_store(&subject, dir.path(), N, VALUE_LEN).expect("fill the store");
+        let store = filled_store(&subject, dir.path(), &data).expect("fill the store");
         stores.push((subject.name, dir, store));
     }
     for (name, _, store) in &stores {

@@ -68,9 +68,14 @@ fn bars(report: &Report, w: Workload, root: &Area) -> Result<(), String> {
             ("sans-serif", 18),
         )
         .margin(12)
+        .margin_right(36)
         .x_label_area_size(36)
         .y_label_area_size(110)
-        .build_cartesian_2d((lo..hi).log_scale(), (0..rows.len()).into_segmented())
+        // A segmented range a..b has a segment for b too: one per row here.
+        .build_cartesian_2d(
+            (lo..hi).log_scale(),
+            (0..rows.len().saturating_sub(1)).into_segmented(),
+        )
         .map_err(|e| e.to_string())?;
     let names: Vec<&str> = rows.iter().map(|r| r.1).collect();
     chart
@@ -119,6 +124,7 @@ fn growth(report: &Report, w: Workload, root: &Area) -> Result<(), String> {
             ("sans-serif", 18),
         )
         .margin(12)
+        .margin_right(36)
         .x_label_area_size(36)
         .y_label_area_size(60)
         .build_cartesian_2d((n_lo..n_hi).log_scale(), (lo..hi).log_scale())

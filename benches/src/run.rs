@@ -203,17 +203,22 @@ fn fill(store: &mut dyn KvStore, data: &[(Vec<u8>, Vec<u8>)]) -> Result<()> {
     store.flush()
 }
 
-/// Opens `subject` in `dir` and fills it with keys `0..n` in the harness's
-/// random order, then flushes: the store the read workloads run on.
+/// Keys `0..n` with their values, in the harness's random order: what the
+/// random fill inserts.
+pub fn random_fill(n: u64, value_len: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let order = Choices::new(Workload::FillRandom, n).permutation(n);
+    pairs(&order, 0, value_len)
+}
+
+/// Opens `subject` in `dir`, inserts `data` and flushes: the store the read
+/// workloads run on.
 pub fn filled_store(
     subject: &Subject,
     dir: &Path,
-    n: u64,
-    value_len: usize,
+    data: &[(Vec<u8>, Vec<u8>)],
 ) -> Result<Box<dyn KvStore>> {
-    let order = Choices::new(Workload::FillRandom, n).permutation(n);
     let mut store = subject.open(dir)?;
-    fill(store.as_mut(), &pairs(&order, 0, value_len))?;
+    fill(store.as_mut(), data)?;
     Ok(store)
 }
 
@@ -285,11 +290,11 @@ pub fn run_subject(
     // The store every other workload runs on: N keys in random order,
     // flushed, with its space and peak heap measured.
     let dir = new_dir()?;
+    let data = random_fill(n, b.value_len);
     let baseline = heap::reset_peak();
-    let mut store = filled_store(subject, dir.path(), n, b.value_len)?;
-    // Includes the harness's own copy of the keys and values it inserts
-    // (about the logical size): the same for every subject.
+    let mut store = filled_store(subject, dir.path(), &data)?;
     let peak_heap_bytes = heap::peak_since(baseline);
+    drop(data);
     let (file_bytes, allocated_bytes, files) = disk_usage(dir.path())?;
     out.footprint = Some(Footprint {
         subject: subject.name.to_string(),

@@ -1,0 +1,154 @@
+//! The harness itself, on tiny sizes: every workload runs, the counts add
+//! up, the reports and charts are written. Nothing here depends on timing.
+
+// Test code: a failed step should stop the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use benches::machine::Machine;
+use benches::report::{Report, SubjectInfo};
+use benches::run::{Settings, run_subject};
+use benches::subjects::{self, Subject};
+use benches::workload::{Budget, Workload};
+
+fn settings() -> Settings {
+    Settings {
+        reps: 2,
+        budget: Budget {
+            point_ops: 300,
+            short_scans: 10,
+            sync_writes: 5,
+            scan_len: 100,
+            value_len: 100,
+        },
+    }
+}
+
+fn subject(name: &str) -> Subject {
+    subjects::all()
+        .into_iter()
+        .find(|s| s.name == name)
+        .expect("a known subject")
+}
+
+fn report_for(subjects: &[Subject], sizes: &[u64]) -> Report {
+    let scratch = tempfile::tempdir().unwrap();
+    let mut report = Report {
+        machine: Machine::describe(scratch.path(), "test".into()),
+        sizes: sizes.to_vec(),
+        reps: 2,
+        budget: settings().budget,
+        quick: true,
+        subjects: subjects
+            .iter()
+            .map(|s| SubjectInfo {
+                name: s.name.into(),
+                description: s.description.into(),
+                is_peer: s.is_peer,
+                durability: format!("{:?}", s.durability),
+            })
+            .collect(),
+        notes: vec![],
+        measurements: vec![],
+        footprints: vec![],
+        skips: vec![],
+    };
+    for &n in sizes {
+        for s in subjects {
+            let out = run_subject(s, n, &Workload::ALL, settings(), scratch.path(), |_| {})
+                .unwrap_or_else(|e| panic!("{} at {n}: {e}", s.name));
+            report.measurements.extend(out.measurements);
+            report.footprints.extend(out.footprint);
+            report.skips.extend(out.skips);
+        }
+    }
+    report
+}
+
+#[test]
+fn every_workload_runs_and_the_counts_add_up() {
+    let subjects = [subject("ch01-memory"), subject("raw-fs")];
+    let report = report_for(&subjects, &[200, 400]);
+
+    for w in Workload::ALL {
+        for n in [200, 400] {
+            let raw = report.find("raw-fs", w, n).expect("raw-fs ran everything");
+            assert_eq!(raw.seconds.len(), 2, "{w:?}: two repetitions");
+            let expected_ops = match w {
+                Workload::FillSeq | Workload::FillRandom => n,
+                Workload::ScanShort => 10,
+                Workload::ScanFull | Workload::Reopen => 1,
+                Workload::SyncWrites => 5,
+                // Two repetitions deleting different keys: at most n / 2 each.
+                Workload::Delete => 300.min(n / 2),
+                _ => 300,
+            };
+            assert_eq!(raw.ops, expected_ops, "{w:?} at {n}");
+            let memory = report.find("ch01-memory", w, n);
+            assert_eq!(memory.is_some(), w != Workload::Reopen, "{w:?}");
+        }
+    }
+    // The in-memory stage has nothing to reopen, and says so.
+    assert!(
+        report
+            .skips
+            .iter()
+            .any(|s| s.subject == "ch01-memory" && s.workload == Some(Workload::Reopen))
+    );
+
+    let raw = report
+        .footprints
+        .iter()
+        .find(|f| f.subject == "raw-fs" && f.n == 400)
+        .unwrap();
+    assert_eq!(raw.files, 400, "one file per key");
+    assert_eq!(raw.file_bytes, 400 * 100, "files hold exactly the values");
+    assert!(raw.allocated_bytes >= raw.file_bytes, "{raw:?}");
+    assert_eq!(raw.logical_bytes, 400 * 116);
+    let memory = report
+        .footprints
+        .iter()
+        .find(|f| f.subject == "ch01-memory" && f.n == 400)
+        .unwrap();
+    assert_eq!((memory.files, memory.allocated_bytes), (0, 0));
+
+    // Two sizes give every subject a growth slope.
+    assert!(report.slope("raw-fs", Workload::ScanFull).is_some());
+}
+
+#[test]
+fn reports_and_charts_are_written() {
+    let subjects = [subject("ch01-memory"), subject("redb")];
+    let report = report_for(&subjects, &[100, 300]);
+    let markdown = report.to_markdown();
+    for w in Workload::ALL {
+        assert!(markdown.contains(&format!("### `{}`", w.name())), "{w:?}");
+    }
+    assert!(markdown.contains("| ch01-memory |"));
+    assert!(markdown.contains("| redb |"));
+
+    let out = tempfile::tempdir().unwrap();
+    benches::chart::write_all(&report, out.path()).unwrap();
+    for w in Workload::ALL {
+        for kind in ["bars", "growth"] {
+            let path = out.path().join(format!("{kind}-{}.svg", w.name()));
+            let svg = std::fs::read_to_string(&path).unwrap();
+            assert!(svg.starts_with("<svg"), "{}", path.display());
+            assert!(
+                svg.contains("redb"),
+                "{} names the subjects",
+                path.display()
+            );
+        }
+    }
+    let json = serde_json::to_string(&report).unwrap();
+    let back: Report = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.measurements.len(), report.measurements.len());
+}
+
+#[test]
+fn a_size_over_a_subjects_limit_is_skipped_with_a_reason() {
+    let raw = subject("raw-fs");
+    assert!(raw.skip_reason(100_000).is_none());
+    let reason = raw.skip_reason(1_000_000).expect("raw-fs stops at 100k");
+    assert!(reason.contains("100000"), "{reason}");
+}
