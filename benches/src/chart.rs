@@ -71,10 +71,12 @@ fn bars(report: &Report, w: Workload, root: &Area) -> Result<(), String> {
         .margin_right(36)
         .x_label_area_size(36)
         .y_label_area_size(110)
-        // A segmented range a..b has a segment for b too: one per row here.
+        // A segmented range a..b has a segment for b too: one per row here
+        // (plotters draws no labels on a range of a single value, so one
+        // row gets an empty second segment).
         .build_cartesian_2d(
             (lo..hi).log_scale(),
-            (0..rows.len().saturating_sub(1)).into_segmented(),
+            (0..rows.len().saturating_sub(1).max(1)).into_segmented(),
         )
         .map_err(|e| e.to_string())?;
     let names: Vec<&str> = rows.iter().map(|r| r.1).collect();

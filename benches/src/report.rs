@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::machine::Machine;
-use crate::run::{Footprint, Measurement, Skip};
+use crate::run::{Footprint, Measurement, Outcome, Settings, Skip};
+use crate::subjects::Subject;
 use crate::workload::{Budget, Workload};
 
 /// A subject as the report describes it.
@@ -29,8 +30,10 @@ pub struct Report {
     pub machine: Machine,
     /// Key counts run.
     pub sizes: Vec<u64>,
-    /// Repetitions per measurement.
+    /// Repetitions per measurement, at most.
     pub reps: usize,
+    /// Seconds after which no further repetition starts.
+    pub rep_seconds: f64,
     /// Work per measurement.
     pub budget: Budget,
     /// Whether this was a `--quick` run.
@@ -164,6 +167,44 @@ pub fn growth_slope(points: &[(u64, f64)]) -> Option<f64> {
 // ANCHOR_END: slope
 
 impl Report {
+    /// An empty report for a run of `subjects` at `sizes`.
+    pub fn new(
+        machine: Machine,
+        subjects: &[Subject],
+        sizes: &[u64],
+        settings: Settings,
+        quick: bool,
+    ) -> Report {
+        Report {
+            machine,
+            sizes: sizes.to_vec(),
+            reps: settings.reps,
+            rep_seconds: settings.rep_seconds,
+            budget: settings.budget,
+            quick,
+            subjects: subjects
+                .iter()
+                .map(|s| SubjectInfo {
+                    name: s.name.to_string(),
+                    description: s.description.to_string(),
+                    is_peer: s.is_peer,
+                    durability: format!("{:?}", s.durability),
+                })
+                .collect(),
+            notes: Vec::new(),
+            measurements: Vec::new(),
+            footprints: Vec::new(),
+            skips: Vec::new(),
+        }
+    }
+
+    /// Adds what one subject at one size produced.
+    pub fn add(&mut self, outcome: Outcome) {
+        self.measurements.extend(outcome.measurements);
+        self.footprints.extend(outcome.footprint);
+        self.skips.extend(outcome.skips);
+    }
+
     /// The measurement of one subject, workload and size.
     pub fn find(&self, subject: &str, w: Workload, n: u64) -> Option<&Measurement> {
         self.measurements
@@ -237,6 +278,7 @@ impl Report {
             let mut row = vec![s.name.clone()];
             for &n in &sizes {
                 row.push(match self.find(&s.name, w, n) {
+                    Some(m) if m.seconds.len() < 2 => format!("{} (1 run)", si(m.ops_per_sec())),
                     Some(m) => format!("{} (±{:.0}%)", si(m.ops_per_sec()), m.spread() * 50.0),
                     None => "—".to_string(),
                 });
@@ -339,9 +381,10 @@ impl Report {
         let m = &self.machine;
         format!(
             "Measured on {date} with `{command}`: {cores} cores, {cpu}, {mem}, Linux {kernel}, \
-             {fs} file system. {reps} repetitions per figure (median shown; ± is half the \
-             spread between the fastest and slowest repetition, as a share of the median). \
-             {values}-byte values, 16-byte keys.{quick}",
+             {fs} file system. Up to {reps} repetitions per figure, none started after \
+             {rep_seconds:.0} s (median shown; ± is half the spread between the fastest and \
+             slowest repetition, as a share of the median). {values}-byte values, 16-byte \
+             keys.{quick}",
             date = m.date,
             command = m.command,
             cores = m.cores,
@@ -350,6 +393,7 @@ impl Report {
             kernel = m.kernel,
             fs = m.filesystem,
             reps = self.reps,
+            rep_seconds = self.rep_seconds,
             values = self.budget.value_len,
             quick = if self.quick {
                 " **A `--quick` run: a tiny size and a tenth of the work, for checking the harness, not for reading.**"

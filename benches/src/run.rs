@@ -85,7 +85,7 @@ pub struct Footprint {
     pub files: u64,
     /// Index bytes held in memory, if the subject reports it.
     pub index_bytes: Option<u64>,
-    /// Peak heap growth while filling the store, if counted.
+    /// Peak heap growth while filling the opened store, if counted.
     pub peak_heap_bytes: Option<u64>,
 }
 
@@ -116,10 +116,23 @@ pub struct Outcome {
 /// How a run is configured.
 #[derive(Clone, Copy, Debug)]
 pub struct Settings {
-    /// Repetitions of every measurement.
+    /// Repetitions of every measurement, at most.
     pub reps: usize,
+    /// No further repetition starts once a measurement's repetitions have
+    /// taken this many seconds in all: one slow subject (a hundred thousand
+    /// files created one by one) must not hold the whole run up, and a
+    /// single repetition of many seconds is not noisy anyway.
+    pub rep_seconds: f64,
     /// Work per measurement.
     pub budget: Budget,
+}
+
+impl Settings {
+    /// Whether another repetition should run after those in `seconds`.
+    fn another(&self, seconds: &[f64]) -> bool {
+        seconds.is_empty()
+            || (seconds.len() < self.reps && seconds.iter().sum::<f64>() < self.rep_seconds)
+    }
 }
 
 /// The key-value pairs of `order`, made before the clock starts.
@@ -134,19 +147,19 @@ fn counters(store: &dyn KvStore) -> Metrics {
     store.metrics()
 }
 
-/// Runs `f` on the store `reps` times, timing each, and reads the store's
-/// counters around the last repetition.
+/// Runs `f` on the store as many times as `settings` allow, timing each,
+/// and reads the store's counters around the last repetition.
 fn repeat(
     store: &mut dyn KvStore,
-    reps: usize,
+    settings: Settings,
     mut f: impl FnMut(&mut dyn KvStore, usize) -> Result<()>,
 ) -> Result<(Vec<f64>, Metrics, Metrics)> {
-    let mut seconds = Vec::with_capacity(reps);
+    let mut seconds = Vec::new();
     let mut before = Metrics::default();
-    for rep in 0..reps {
+    while settings.another(&seconds) {
         before = counters(store);
         let start = Instant::now();
-        f(store, rep)?;
+        f(store, seconds.len())?;
         seconds.push(start.elapsed().as_secs_f64());
     }
     Ok((seconds, before, counters(store)))
@@ -233,7 +246,6 @@ pub fn run_subject(
     mut step: impl FnMut(Workload),
 ) -> Result<Outcome> {
     let mut out = Outcome::default();
-    let reps = settings.reps.max(1);
     let b = settings.budget;
     let wants = |w: Workload| workloads.contains(&w);
     let new_dir = || {
@@ -243,9 +255,11 @@ pub fn run_subject(
             .map_err(|e| ch00_contract::Error::io("creating a directory in", scratch, e))
     };
 
-    // Fills: a fresh store for every repetition.
+    // Fills: a fresh store for every repetition. The store of the last
+    // random fill is kept: every other workload runs on it.
     let sequential: Vec<u64> = (0..n).collect();
     let random = Choices::new(Workload::FillRandom, n).permutation(n);
+    let mut kept = None;
     for (w, order) in [
         (Workload::FillSeq, &sequential),
         (Workload::FillRandom, &random),
@@ -256,12 +270,16 @@ pub fn run_subject(
         step(w);
         let data = pairs(order, 0, b.value_len);
         let mut seconds = Vec::new();
-        for _ in 0..reps {
+        while settings.another(&seconds) {
             let dir = new_dir()?;
             let mut store = subject.open(dir.path())?;
+            let baseline = heap::reset_peak();
             let start = Instant::now();
             fill(store.as_mut(), &data)?;
             seconds.push(start.elapsed().as_secs_f64());
+            if w == Workload::FillRandom {
+                kept = Some((dir, store, heap::peak_since(baseline)));
+            }
         }
         let m = Metrics::default();
         out.measurements
@@ -289,12 +307,18 @@ pub fn run_subject(
 
     // The store every other workload runs on: N keys in random order,
     // flushed, with its space and peak heap measured.
-    let dir = new_dir()?;
-    let data = random_fill(n, b.value_len);
-    let baseline = heap::reset_peak();
-    let mut store = filled_store(subject, dir.path(), &data)?;
-    let peak_heap_bytes = heap::peak_since(baseline);
-    drop(data);
+    let (dir, mut store, peak_heap_bytes) = match kept {
+        Some(kept) => kept,
+        None => {
+            let dir = new_dir()?;
+            let data = random_fill(n, b.value_len);
+            let mut store = subject.open(dir.path())?;
+            let baseline = heap::reset_peak();
+            fill(store.as_mut(), &data)?;
+            let peak = heap::peak_since(baseline);
+            (dir, store, peak)
+        }
+    };
     let (file_bytes, allocated_bytes, files) = disk_usage(dir.path())?;
     out.footprint = Some(Footprint {
         subject: subject.name.to_string(),
@@ -326,7 +350,7 @@ pub fn run_subject(
                         .collect(),
                 };
                 let expect_found = w != Workload::GetMissing;
-                repeat(store.as_mut(), reps, |s, _| {
+                repeat(store.as_mut(), settings, |s, _| {
                     for k in &keys {
                         let found = s.get(k)?.is_some();
                         if found != expect_found {
@@ -344,7 +368,7 @@ pub fn run_subject(
                     .map(key)
                     .collect();
                 let len = b.scan_len;
-                repeat(store.as_mut(), reps, |s, _| {
+                repeat(store.as_mut(), settings, |s, _| {
                     for start in &starts {
                         let range = KeyRange::new(start.clone()..);
                         let mut seen = 0;
@@ -360,7 +384,7 @@ pub fn run_subject(
                 })
                 .map(|r| measurement(subject, w, n, b.short_scans, r))
             }
-            Workload::ScanFull => repeat(store.as_mut(), reps, |s, _| {
+            Workload::ScanFull => repeat(store.as_mut(), settings, |s, _| {
                 let mut seen = 0u64;
                 for entry in s.scan(KeyRange::all())? {
                     entry?;
@@ -383,7 +407,7 @@ pub fn run_subject(
                     continue;
                 }
                 let mut seconds = Vec::new();
-                for _ in 0..reps {
+                while settings.another(&seconds) {
                     store.flush()?;
                     drop(store);
                     let start = Instant::now();
@@ -397,7 +421,7 @@ pub fn run_subject(
                 let reads = choices.zipf(n, point_ops);
                 let is_write: Vec<bool> = (0..point_ops).map(|_| choices.chance(0.2)).collect();
                 let data = pairs(&reads, 1, b.value_len);
-                repeat(store.as_mut(), reps, |s, _| {
+                repeat(store.as_mut(), settings, |s, _| {
                     for ((k, v), &write) in data.iter().zip(&is_write) {
                         if write {
                             s.set(k, v)?;
@@ -411,12 +435,12 @@ pub fn run_subject(
             }
             Workload::Overwrite => {
                 let data = pairs(&choices.uniform(n, point_ops), 2, b.value_len);
-                repeat(store.as_mut(), reps, |s, _| fill(s, &data))
+                repeat(store.as_mut(), settings, |s, _| fill(s, &data))
                     .map(|r| measurement(subject, w, n, point_ops, r))
             }
             Workload::SyncWrites => {
                 let data = pairs(&choices.uniform(n, b.sync_writes), 3, b.value_len);
-                repeat(store.as_mut(), reps, |s, _| {
+                repeat(store.as_mut(), settings, |s, _| {
                     for (k, v) in &data {
                         s.set(k, v)?;
                         s.flush()?;
@@ -428,10 +452,10 @@ pub fn run_subject(
             Workload::Delete => {
                 // Each repetition deletes different keys, so every delete
                 // removes a key that is there.
-                let per_rep = point_ops.min(n / reps as u64).max(1);
+                let per_rep = point_ops.min(n / settings.reps.max(1) as u64).max(1);
                 let victims = choices.permutation(n);
                 let keys: Vec<Vec<u8>> = victims.iter().map(|&i| key(i)).collect();
-                repeat(store.as_mut(), reps, |s, rep| {
+                repeat(store.as_mut(), settings, |s, rep| {
                     let from = (rep as u64 * per_rep).min(n) as usize;
                     let to = ((rep as u64 + 1) * per_rep).min(n) as usize;
                     for k in &keys[from..to] {
@@ -455,4 +479,40 @@ fn wrong_answer(subject: &Subject, w: Workload, key: &[u8]) -> ch00_contract::Er
         w.name(),
         key.escape_ascii()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repetitions_stop_at_the_count_or_the_time_budget() {
+        let s = Settings {
+            reps: 3,
+            rep_seconds: 10.0,
+            budget: Budget::quick(),
+        };
+        assert!(s.another(&[]), "always at least one");
+        assert!(s.another(&[1.0, 1.0]));
+        assert!(!s.another(&[1.0, 1.0, 1.0]), "at most `reps`");
+        assert!(!s.another(&[12.0]), "a slow first run is enough");
+        assert!(s.another(&[4.0, 4.0]), "8 s so far: one more starts");
+        assert!(!s.another(&[6.0, 6.0]));
+    }
+
+    #[test]
+    fn median_and_spread() {
+        let m = Measurement {
+            subject: "x".into(),
+            workload: Workload::GetUniform,
+            n: 10,
+            ops: 100,
+            seconds: vec![3.0, 1.0, 2.0],
+            reads_per_op: None,
+            bytes_read_per_op: None,
+        };
+        assert_eq!(m.median(), 2.0);
+        assert_eq!(m.ops_per_sec(), 50.0);
+        assert_eq!(m.spread(), 1.0);
+    }
 }

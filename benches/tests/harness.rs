@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use benches::machine::Machine;
-use benches::report::{Report, SubjectInfo};
+use benches::report::Report;
 use benches::run::{Settings, run_subject};
 use benches::subjects::{self, Subject};
 use benches::workload::{Budget, Workload};
@@ -13,6 +13,8 @@ use benches::workload::{Budget, Workload};
 fn settings() -> Settings {
     Settings {
         reps: 2,
+        // Large, so that every measurement runs both repetitions.
+        rep_seconds: 1e9,
         budget: Budget {
             point_ops: 300,
             short_scans: 10,
@@ -32,33 +34,13 @@ fn subject(name: &str) -> Subject {
 
 fn report_for(subjects: &[Subject], sizes: &[u64]) -> Report {
     let scratch = tempfile::tempdir().unwrap();
-    let mut report = Report {
-        machine: Machine::describe(scratch.path(), "test".into()),
-        sizes: sizes.to_vec(),
-        reps: 2,
-        budget: settings().budget,
-        quick: true,
-        subjects: subjects
-            .iter()
-            .map(|s| SubjectInfo {
-                name: s.name.into(),
-                description: s.description.into(),
-                is_peer: s.is_peer,
-                durability: format!("{:?}", s.durability),
-            })
-            .collect(),
-        notes: vec![],
-        measurements: vec![],
-        footprints: vec![],
-        skips: vec![],
-    };
+    let machine = Machine::describe(scratch.path(), "test".into());
+    let mut report = Report::new(machine, subjects, sizes, settings(), true);
     for &n in sizes {
         for s in subjects {
             let out = run_subject(s, n, &Workload::ALL, settings(), scratch.path(), |_| {})
                 .unwrap_or_else(|e| panic!("{} at {n}: {e}", s.name));
-            report.measurements.extend(out.measurements);
-            report.footprints.extend(out.footprint);
-            report.skips.extend(out.skips);
+            report.add(out);
         }
     }
     report

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use benches::heap::CountingAlloc;
 use benches::machine::Machine;
-use benches::report::{Report, SubjectInfo, count};
+use benches::report::{Report, count};
 use benches::run::{Settings, Skip, run_subject};
 use benches::subjects::{self, Subject};
 use benches::workload::{Budget, Workload};
@@ -32,9 +32,13 @@ struct Args {
     /// Only these workloads, comma-separated.
     #[arg(long, value_delimiter = ',', value_enum)]
     workloads: Vec<Workload>,
-    /// Repetitions of every measurement; the median is reported.
+    /// Repetitions of every measurement, at most; the median is reported.
     #[arg(long, default_value_t = 3)]
     reps: usize,
+    /// No further repetition of a measurement starts once its repetitions
+    /// have taken this many seconds.
+    #[arg(long, default_value_t = 10.0)]
+    rep_seconds: f64,
     /// A fast run that checks the harness: N = 1k and a tenth of the work.
     /// Its figures are not for reading.
     #[arg(long)]
@@ -133,6 +137,7 @@ fn run(args: Args) -> Result<(), String> {
     sizes.dedup();
     let settings = Settings {
         reps: args.reps.max(1),
+        rep_seconds: args.rep_seconds,
         budget: if args.quick {
             Budget::quick()
         } else {
@@ -146,26 +151,9 @@ fn run(args: Args) -> Result<(), String> {
         "cargo compare {}",
         std::env::args().skip(1).collect::<Vec<_>>().join(" ")
     );
-    let mut report = Report {
-        machine: Machine::describe(&scratch, command.trim().to_string()),
-        sizes: sizes.clone(),
-        reps: settings.reps,
-        budget: settings.budget,
-        quick: args.quick,
-        subjects: chosen
-            .iter()
-            .map(|s| SubjectInfo {
-                name: s.name.to_string(),
-                description: s.description.to_string(),
-                is_peer: s.is_peer,
-                durability: format!("{:?}", s.durability),
-            })
-            .collect(),
-        notes: NOTES.iter().map(|s| s.to_string()).collect(),
-        measurements: Vec::new(),
-        footprints: Vec::new(),
-        skips: Vec::new(),
-    };
+    let machine = Machine::describe(&scratch, command.trim().to_string());
+    let mut report = Report::new(machine, &chosen, &sizes, settings, args.quick);
+    report.notes = NOTES.iter().map(|s| s.to_string()).collect();
 
     let steps = (chosen.len() * sizes.len() * workloads.len()) as u64;
     let bar = ProgressBar::new(steps);
@@ -205,9 +193,7 @@ fn run(args: Args) -> Result<(), String> {
                     skip.reason
                 ));
             }
-            report.measurements.extend(outcome.measurements);
-            report.footprints.extend(outcome.footprint);
-            report.skips.extend(outcome.skips);
+            report.add(outcome);
         }
     }
     bar.finish_and_clear();
