@@ -66,6 +66,23 @@ fn reads(c: &mut Criterion) {
     }
     get_uniform.finish();
 
+    let zipf: Vec<Vec<u8>> = Choices::new(Workload::GetZipf, N)
+        .zipf(N, 4096)
+        .into_iter()
+        .map(key)
+        .collect();
+    let mut get_zipf = c.benchmark_group(Workload::GetZipf.name());
+    for (name, _, store) in &stores {
+        let mut i = 0;
+        get_zipf.bench_function(BenchmarkId::new(*name, N), |b| {
+            b.iter(|| {
+                i = (i + 1) % zipf.len();
+                black_box(store.get(&zipf[i]).expect("get"))
+            })
+        });
+    }
+    get_zipf.finish();
+
     let mut get_missing = c.benchmark_group(Workload::GetMissing.name());
     for (name, _, store) in &stores {
         let mut i = 0;
@@ -92,6 +109,22 @@ fn reads(c: &mut Criterion) {
         });
     }
     scan_short.finish();
+
+    // Overwrites change values, not the key set, so they can run on the
+    // same stores; the flush that ends the workload in `cargo compare` is
+    // left out, criterion timing single calls.
+    let mut overwrite = c.benchmark_group(Workload::Overwrite.name());
+    for (name, _, store) in &mut stores {
+        let mut i = 0;
+        let v = value(0, 9, VALUE_LEN);
+        overwrite.bench_function(BenchmarkId::new(*name, N), |b| {
+            b.iter(|| {
+                i = (i + 1) % uniform.len();
+                store.set(&uniform[i], &v).expect("set")
+            })
+        });
+    }
+    overwrite.finish();
 }
 
 fn fills(c: &mut Criterion) {

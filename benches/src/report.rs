@@ -253,7 +253,8 @@ impl Report {
     // ANCHOR: workload_table
     /// One table per workload: a row per subject; ops/s and spread at each
     /// size; at the largest size, the ratio to the fastest subject and the
-    /// reads per operation; and the growth slope over all sizes.
+    /// reads (and bytes read) per operation; and the growth slope over all
+    /// sizes.
     pub fn workload_table(&self, w: Workload) -> Table {
         let sizes = self.sizes_of(w);
         let largest = sizes.last().copied().unwrap_or(0);
@@ -264,7 +265,7 @@ impl Report {
                 .map(|n| format!("N={} ops/s (±spread)", count(*n))),
         );
         header.push(format!("× fastest at N={}", count(largest)));
-        header.push(format!("reads/op at N={}", count(largest)));
+        header.push(format!("reads/op (bytes) at N={}", count(largest)));
         header.push("growth slope".to_string());
         let mut rows = Vec::new();
         for s in &self.subjects {
@@ -289,9 +290,11 @@ impl Report {
                 _ => "—".to_string(),
             });
             row.push(
-                at_largest
-                    .and_then(|m| m.reads_per_op)
-                    .map_or("—".to_string(), |r| format!("{r:.2}")),
+                match at_largest.map(|m| (m.reads_per_op, m.bytes_read_per_op)) {
+                    Some((Some(r), Some(b))) => format!("{r:.2} ({})", bytes(b.round() as u64)),
+                    Some((Some(r), None)) => format!("{r:.2}"),
+                    _ => "—".to_string(),
+                },
             );
             row.push(
                 self.slope(&s.name, w)

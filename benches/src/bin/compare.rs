@@ -51,6 +51,10 @@ struct Args {
     /// [default: target/compare-scratch in the workspace].
     #[arg(long)]
     scratch: Option<PathBuf>,
+    /// Measure nothing: read the results of an earlier run (its
+    /// results.json) and print and write its tables and charts again.
+    #[arg(long, value_name = "RESULTS_JSON")]
+    from: Option<PathBuf>,
 }
 
 fn workspace() -> &'static Path {
@@ -110,6 +114,13 @@ fn run(args: Args) -> Result<(), String> {
         .scratch
         .clone()
         .unwrap_or_else(|| workspace().join("target/compare-scratch"));
+    if let Some(from) = &args.from {
+        let text = std::fs::read_to_string(from)
+            .map_err(|e| format!("reading {}: {e}", from.display()))?;
+        let report: Report = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not a results file: {e}", from.display()))?;
+        return print_and_write(&report, &out);
+    }
     let all = subjects::all();
     let known: BTreeSet<&str> = all.iter().map(|s| s.name).collect();
     for name in &args.subjects {
@@ -197,6 +208,12 @@ fn run(args: Args) -> Result<(), String> {
         }
     }
     bar.finish_and_clear();
+    print_and_write(&report, &out)?;
+    println!("measured in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn print_and_write(report: &Report, out: &Path) -> Result<(), String> {
     println!("{}\n", report.stamp());
     for w in report.workloads() {
         println!("== {} ({})", w.name(), w.describe());
@@ -205,11 +222,10 @@ fn run(args: Args) -> Result<(), String> {
     println!("== space");
     println!("{}", report.space_table().to_text());
 
-    write_outputs(&report, &out)?;
+    write_outputs(report, out)?;
     println!(
-        "wrote {} (results.md, results.json, stage-*.md, charts) in {:.0} s",
-        out.display(),
-        started.elapsed().as_secs_f64()
+        "wrote {} (results.md, results.json, stage-*.md, charts)",
+        out.display()
     );
     Ok(())
 }
