@@ -64,7 +64,13 @@ fn bars(report: &Report, w: Workload, root: &Area) -> Result<(), String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let mut chart = ChartBuilder::on(root)
         .caption(
-            format!("{} at N = {}: {}s per second", w.name(), count(n), w.unit()),
+            format!(
+                "{} at N = {}: ops/s, one op = one {} ({})",
+                w.name(),
+                count(n),
+                w.unit(),
+                report.machine.date
+            ),
             ("sans-serif", 18),
         )
         .margin(12)
@@ -122,7 +128,12 @@ fn growth(report: &Report, w: Workload, root: &Area) -> Result<(), String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let mut chart = ChartBuilder::on(root)
         .caption(
-            format!("{}: time per {} against N", w.name(), w.unit()),
+            format!(
+                "{}: time per {} against N ({})",
+                w.name(),
+                w.unit(),
+                report.machine.date
+            ),
             ("sans-serif", 18),
         )
         .margin(12)

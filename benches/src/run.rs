@@ -14,7 +14,7 @@ use ch00_contract::{Durability, KeyRange, KvStore, Metrics, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::heap;
-use crate::subjects::Subject;
+use crate::subjects::{Measured, Subject};
 use crate::workload::{Budget, Choices, Workload, key, missing_key, value};
 
 /// The timings of one workload on one subject at one size.
@@ -113,6 +113,17 @@ pub struct Outcome {
     pub skips: Vec<Skip>,
 }
 
+impl Outcome {
+    fn skip(&mut self, subject: &Subject, w: Workload, n: u64, reason: &str) {
+        self.skips.push(Skip {
+            subject: subject.name.to_string(),
+            workload: Some(w),
+            n,
+            reason: reason.to_string(),
+        });
+    }
+}
+
 /// How a run is configured.
 #[derive(Clone, Copy, Debug)]
 pub struct Settings {
@@ -128,10 +139,16 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Whether another repetition should run after those in `seconds`.
+    /// Whether another repetition should run after those in `seconds`:
+    /// always a first; after it, either the first alone (when it already
+    /// took `rep_seconds`) or all `reps`, so that a median is never the mean
+    /// of two runs that happened to fit the time.
     fn another(&self, seconds: &[f64]) -> bool {
-        seconds.is_empty()
-            || (seconds.len() < self.reps && seconds.iter().sum::<f64>() < self.rep_seconds)
+        match seconds {
+            [] => true,
+            [first] if *first >= self.rep_seconds => false,
+            _ => seconds.len() < self.reps,
+        }
     }
 }
 
@@ -147,16 +164,29 @@ fn counters(store: &dyn KvStore) -> Metrics {
     store.metrics()
 }
 
-/// Runs `f` on the store as many times as `settings` allow, timing each,
-/// and reads the store's counters around the last repetition.
+/// Runs `f` on the store as many times as `settings` allow, timing each
+/// (after letting the store settle, untimed), and reads the store's
+/// counters around the last repetition.
 fn repeat(
-    store: &mut dyn KvStore,
+    store: &mut dyn Measured,
     settings: Settings,
-    mut f: impl FnMut(&mut dyn KvStore, usize) -> Result<()>,
+    f: impl FnMut(&mut dyn Measured, usize) -> Result<()>,
+) -> Result<(Vec<f64>, Metrics, Metrics)> {
+    repeat_prepared(store, settings, |_, _| Ok(()), f)
+}
+
+/// [`repeat`], with `prepare` run untimed before each repetition.
+fn repeat_prepared(
+    store: &mut dyn Measured,
+    settings: Settings,
+    mut prepare: impl FnMut(&mut dyn Measured, usize) -> Result<()>,
+    mut f: impl FnMut(&mut dyn Measured, usize) -> Result<()>,
 ) -> Result<(Vec<f64>, Metrics, Metrics)> {
     let mut seconds = Vec::new();
     let mut before = Metrics::default();
     while settings.another(&seconds) {
+        prepare(store, seconds.len())?;
+        store.settle()?;
         before = counters(store);
         let start = Instant::now();
         f(store, seconds.len())?;
@@ -187,7 +217,9 @@ fn measurement(
     }
 }
 
-/// Sums file lengths and allocated blocks under `dir`.
+/// Sums file lengths and the blocks allocated to files and directories
+/// (a directory of a hundred thousand entries takes megabytes itself)
+/// under `dir`.
 fn disk_usage(dir: &Path) -> Result<(u64, u64, u64)> {
     use std::os::unix::fs::MetadataExt;
     let (mut len, mut allocated, mut files) = (0, 0, 0);
@@ -196,14 +228,16 @@ fn disk_usage(dir: &Path) -> Result<(u64, u64, u64)> {
             let path = e.path().unwrap_or(dir).to_path_buf();
             ch00_contract::Error::io("measuring disk use of", path, e.into())
         })?;
+        let meta = entry.metadata().map_err(|e| {
+            ch00_contract::Error::io("measuring disk use of", entry.path(), e.into())
+        })?;
+        // `blocks` counts 512-byte units whatever the file system's block size.
         if entry.file_type().is_file() {
-            let meta = entry.metadata().map_err(|e| {
-                ch00_contract::Error::io("measuring disk use of", entry.path(), e.into())
-            })?;
             len += meta.len();
-            // `blocks` counts 512-byte units whatever the file system's block size.
             allocated += meta.blocks() * 512;
             files += 1;
+        } else if entry.depth() > 0 && entry.file_type().is_dir() {
+            allocated += meta.blocks() * 512;
         }
     }
     Ok((len, allocated, files))
@@ -223,15 +257,17 @@ pub fn random_fill(n: u64, value_len: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
     pairs(&order, 0, value_len)
 }
 
-/// Opens `subject` in `dir`, inserts `data` and flushes: the store the read
-/// workloads run on.
+/// Opens `subject` in `dir`, inserts `data`, flushes and prepares the
+/// store for reads: the store the read workloads run on.
 pub fn filled_store(
     subject: &Subject,
     dir: &Path,
     data: &[(Vec<u8>, Vec<u8>)],
-) -> Result<Box<dyn KvStore>> {
+) -> Result<Box<dyn Measured>> {
     let mut store = subject.open(dir)?;
     fill(store.as_mut(), data)?;
+    store.after_fill()?;
+    store.settle()?;
     Ok(store)
 }
 
@@ -271,6 +307,8 @@ pub fn run_subject(
         let data = pairs(order, 0, b.value_len);
         let mut seconds = Vec::new();
         while settings.another(&seconds) {
+            // The previous repetition's store is closed before this one runs.
+            kept = None;
             let dir = new_dir()?;
             let mut store = subject.open(dir.path())?;
             let baseline = heap::reset_peak();
@@ -278,7 +316,9 @@ pub fn run_subject(
             fill(store.as_mut(), &data)?;
             seconds.push(start.elapsed().as_secs_f64());
             if w == Workload::FillRandom {
-                kept = Some((dir, store, heap::peak_since(baseline)));
+                // The store first: a tuple drops its fields in order, and
+                // the store must close before its directory is removed.
+                kept = Some((store, dir, heap::peak_since(baseline)));
             }
         }
         let m = Metrics::default();
@@ -307,7 +347,7 @@ pub fn run_subject(
 
     // The store every other workload runs on: N keys in random order,
     // flushed, with its space and peak heap measured.
-    let (dir, mut store, peak_heap_bytes) = match kept {
+    let (mut store, dir, peak_heap_bytes) = match kept {
         Some(kept) => kept,
         None => {
             let dir = new_dir()?;
@@ -316,9 +356,10 @@ pub fn run_subject(
             let baseline = heap::reset_peak();
             fill(store.as_mut(), &data)?;
             let peak = heap::peak_since(baseline);
-            (dir, store, peak)
+            (store, dir, peak)
         }
     };
+    store.after_fill()?;
     let (file_bytes, allocated_bytes, files) = disk_usage(dir.path())?;
     out.footprint = Some(Footprint {
         subject: subject.name.to_string(),
@@ -362,8 +403,10 @@ pub fn run_subject(
                 .map(|r| measurement(subject, w, n, point_ops, r))
             }
             Workload::ScanShort => {
+                // Starts far enough from the end that every scan is full length.
+                let last_start = n.saturating_sub(b.scan_len as u64).max(1);
                 let starts: Vec<Vec<u8>> = choices
-                    .uniform(n, b.short_scans)
+                    .uniform(last_start, b.short_scans)
                     .into_iter()
                     .map(key)
                     .collect();
@@ -398,24 +441,42 @@ pub fn run_subject(
             .map(|r| measurement(subject, w, n, 1, r)),
             Workload::Reopen => {
                 if subject.durability == Durability::InMemory {
-                    out.skips.push(Skip {
-                        subject: subject.name.to_string(),
-                        workload: Some(w),
-                        n,
-                        reason: "an in-memory store has nothing to reopen".to_string(),
-                    });
+                    out.skip(subject, w, n, "an in-memory store has nothing to reopen");
                     continue;
                 }
+                // An open that takes microseconds is timed over many opens
+                // per repetition (as many as fill 20 ms the first time).
+                let mut per_rep = 0;
                 let mut seconds = Vec::new();
+                let mut at_open = Metrics::default();
                 while settings.another(&seconds) {
                     store.flush()?;
-                    drop(store);
-                    let start = Instant::now();
-                    store = subject.open(dir.path())?;
-                    seconds.push(start.elapsed().as_secs_f64());
+                    let (mut elapsed, mut opens) = (0.0, 0);
+                    loop {
+                        drop(store);
+                        let start = Instant::now();
+                        store = subject.open(dir.path())?;
+                        elapsed += start.elapsed().as_secs_f64();
+                        opens += 1;
+                        // A store's counters start at open: what it read to open.
+                        at_open = store.metrics();
+                        let enough = match per_rep {
+                            0 => elapsed >= 0.02 || opens >= 100_000,
+                            _ => opens >= per_rep,
+                        };
+                        if enough {
+                            break;
+                        }
+                    }
+                    per_rep = opens;
+                    seconds.push(elapsed);
+                    store.settle()?;
                 }
-                let m = Metrics::default();
-                Ok(measurement(subject, w, n, 1, (seconds, m, m)))
+                let none = Metrics::default();
+                let mut m = measurement(subject, w, n, per_rep, (seconds, none, none));
+                m.reads_per_op = at_open.reads.map(|r| r as f64);
+                m.bytes_read_per_op = at_open.bytes_read.map(|b| b as f64);
+                Ok(m)
             }
             Workload::Mixed => {
                 let reads = choices.zipf(n, point_ops);
@@ -438,6 +499,10 @@ pub fn run_subject(
                 repeat(store.as_mut(), settings, |s, _| fill(s, &data))
                     .map(|r| measurement(subject, w, n, point_ops, r))
             }
+            Workload::SyncWrites if subject.no_sync.is_some() => {
+                out.skip(subject, w, n, subject.no_sync.unwrap_or_default());
+                continue;
+            }
             Workload::SyncWrites => {
                 let data = pairs(&choices.uniform(n, b.sync_writes), 3, b.value_len);
                 repeat(store.as_mut(), settings, |s, _| {
@@ -450,19 +515,28 @@ pub fn run_subject(
                 .map(|r| measurement(subject, w, n, b.sync_writes, r))
             }
             Workload::Delete => {
-                // Each repetition deletes different keys, so every delete
-                // removes a key that is there.
-                let per_rep = point_ops.min(n / settings.reps.max(1) as u64).max(1);
-                let victims = choices.permutation(n);
+                // Every repetition deletes the same keys, put back untimed
+                // in between, so each one does the same work at every size
+                // (up to N keys).
+                let per_rep = point_ops.min(n);
+                let victims: Vec<u64> = choices
+                    .permutation(n)
+                    .into_iter()
+                    .take(per_rep as usize)
+                    .collect();
                 let keys: Vec<Vec<u8>> = victims.iter().map(|&i| key(i)).collect();
-                repeat(store.as_mut(), settings, |s, rep| {
-                    let from = (rep as u64 * per_rep).min(n) as usize;
-                    let to = ((rep as u64 + 1) * per_rep).min(n) as usize;
-                    for k in &keys[from..to] {
-                        s.delete(k)?;
-                    }
-                    s.flush()
-                })
+                let restore = pairs(&victims, 4, b.value_len);
+                repeat_prepared(
+                    store.as_mut(),
+                    settings,
+                    |s, rep| if rep > 0 { fill(s, &restore) } else { Ok(()) },
+                    |s, _| {
+                        for k in &keys {
+                            s.delete(k)?;
+                        }
+                        s.flush()
+                    },
+                )
                 .map(|r| measurement(subject, w, n, per_rep, r))
             }
         };
@@ -496,8 +570,8 @@ mod tests {
         assert!(s.another(&[1.0, 1.0]));
         assert!(!s.another(&[1.0, 1.0, 1.0]), "at most `reps`");
         assert!(!s.another(&[12.0]), "a slow first run is enough");
-        assert!(s.another(&[4.0, 4.0]), "8 s so far: one more starts");
-        assert!(!s.another(&[6.0, 6.0]));
+        assert!(s.another(&[6.0]), "a faster one is repeated");
+        assert!(s.another(&[6.0, 6.0]), "to three: never a median of two");
     }
 
     #[test]

@@ -2,9 +2,56 @@
 
 use std::path::Path;
 
-use ch00_contract::{Durability, KvStore, Result, Stage};
+use ch00_contract::{Durability, KeyRange, KvStore, Metrics, Result, Scan, Stage};
 
 use crate::peers::{FjallStore, RawFsStore, RedbStore};
+
+/// What the harness may ask of a store beyond the contract, always outside
+/// the timed part of a measurement. Both default to doing nothing; the
+/// stages never need them, engines with background threads do.
+pub trait Measured: KvStore {
+    /// After the random fill, before the read workloads: put the store in
+    /// the state its reads should be measured in.
+    fn after_fill(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Before every timed repetition: wait until background work the store
+    /// started earlier (flushes, compactions) is finished, so that the
+    /// repetition is not billed for it.
+    fn settle(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A stage, measured as it is: every call forwarded, no hooks.
+struct Plain<S>(S);
+
+impl<S: KvStore> KvStore for Plain<S> {
+    fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.0.set(key, value)
+    }
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.0.get(key)
+    }
+    fn delete(&mut self, key: &[u8]) -> Result<()> {
+        self.0.delete(key)
+    }
+    fn scan(&self, range: KeyRange) -> Result<Scan<'_>> {
+        self.0.scan(range)
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Scan<'_>> {
+        self.0.scan_prefix(prefix)
+    }
+    fn flush(&mut self) -> Result<()> {
+        self.0.flush()
+    }
+    fn metrics(&self) -> Metrics {
+        self.0.metrics()
+    }
+}
+
+impl<S: KvStore> Measured for Plain<S> {}
 
 /// One store the harness can measure.
 #[derive(Clone)]
@@ -19,12 +66,15 @@ pub struct Subject {
     pub durability: Durability,
     /// The largest N this subject is run at, and why, if it has a limit.
     pub limit: Option<(u64, &'static str)>,
-    open: fn(&Path) -> Result<Box<dyn KvStore>>,
+    /// Why `sync-writes` means nothing for this subject, if it does not:
+    /// its `flush` makes nothing durable that was not already.
+    pub no_sync: Option<&'static str>,
+    open: fn(&Path) -> Result<Box<dyn Measured>>,
 }
 
 impl Subject {
     /// Opens the subject's store in `dir`.
-    pub fn open(&self, dir: &Path) -> Result<Box<dyn KvStore>> {
+    pub fn open(&self, dir: &Path) -> Result<Box<dyn Measured>> {
         (self.open)(dir)
     }
 
@@ -41,9 +91,19 @@ impl Subject {
         self.limit = Some((max, why));
         self
     }
+
+    /// The same subject, left out of `sync-writes` for the reason given.
+    pub fn without_sync(mut self, why: &'static str) -> Self {
+        self.no_sync = Some(why);
+        self
+    }
 }
 
-fn open_boxed<S: Stage + 'static>(dir: &Path) -> Result<Box<dyn KvStore>> {
+fn open_plain<S: Stage + 'static>(dir: &Path) -> Result<Box<dyn Measured>> {
+    Ok(Box::new(Plain(S::open(dir)?)))
+}
+
+fn open_measured<S: Stage + Measured + 'static>(dir: &Path) -> Result<Box<dyn Measured>> {
     Ok(Box::new(S::open(dir)?))
 }
 
@@ -55,13 +115,16 @@ pub fn stage<S: Stage + 'static>(description: &'static str) -> Subject {
         is_peer: false,
         durability: S::DURABILITY,
         limit: None,
-        open: open_boxed::<S>,
+        no_sync: (S::DURABILITY == Durability::InMemory)
+            .then_some("an in-memory store has nothing to sync"),
+        open: open_plain::<S>,
     }
 }
 
-fn peer<S: Stage + 'static>(description: &'static str) -> Subject {
+fn peer<S: Stage + Measured + 'static>(description: &'static str) -> Subject {
     Subject {
         is_peer: true,
+        open: open_measured::<S>,
         ..stage::<S>(description)
     }
 }
@@ -72,12 +135,14 @@ fn peer<S: Stage + 'static>(description: &'static str) -> Subject {
 pub fn all() -> Vec<Subject> {
     vec![
         stage::<ch01_memory::MemoryStore>("BTreeMap in memory: the ceiling"),
-        peer::<RawFsStore>("one file per key with plain std::fs: the floor of chapter 2").up_to(
-            100_000,
-            "one file per key; a million files take minutes to create and delete",
-        ),
+        peer::<RawFsStore>("one file per key with plain std::fs: the floor of chapter 2")
+            .up_to(
+                100_000,
+                "one file per key; a million files take many minutes to write",
+            )
+            .without_sync("it never calls fsync: the floor has none of chapter 2's safety"),
         peer::<FjallStore<false>>("fjall 3 (LSM tree), default settings"),
-        peer::<FjallStore<true>>("fjall 3 with its memtable forced to disk tables on every flush"),
+        peer::<FjallStore<true>>("fjall 3 with its data moved to disk tables after the fill"),
         peer::<RedbStore>("redb 4 (copy-on-write B-tree), one transaction per write"),
     ]
 }

@@ -7,6 +7,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::subjects::Measured;
 use ch00_contract::{
     Durability, Error, IoContext, KeyRange, KvStore, Result, Scan, Stage, check_key, check_value,
 };
@@ -100,6 +101,8 @@ impl KvStore for RawFsStore {
         Ok(())
     }
 }
+
+impl Measured for RawFsStore {}
 
 impl Stage for RawFsStore {
     const NAME: &'static str = "raw-fs";

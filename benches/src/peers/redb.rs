@@ -11,6 +11,7 @@ use std::io;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
+use crate::subjects::Measured;
 use ch00_contract::{
     Durability, Error, KeyRange, KvStore, Result, Scan, Stage, check_key, check_value,
 };
@@ -112,6 +113,8 @@ impl KvStore for RedbStore {
         tx.commit().map_err(|e| fail(p, "redb commit", e))
     }
 }
+
+impl Measured for RedbStore {}
 
 impl Stage for RedbStore {
     const NAME: &'static str = "redb";
