@@ -384,10 +384,10 @@ impl Report {
         let m = &self.machine;
         format!(
             "Measured on {date} with `{command}`: {cores} cores, {cpu}, {mem}, Linux {kernel}, \
-             {fs} file system. Up to {reps} repetitions per figure, none started after \
-             {rep_seconds:.0} s (median shown; ± is half the spread between the fastest and \
-             slowest repetition, as a share of the median). {values}-byte values, 16-byte \
-             keys.{quick}",
+             {fs} file system. {reps} repetitions per figure, or one when a single run takes \
+             {rep_seconds:.0} s or more (median shown; ± is half the spread between the \
+             fastest and slowest repetition, as a share of the median). {values}-byte values, \
+             16-byte keys.{quick}",
             date = m.date,
             command = m.command,
             cores = m.cores,

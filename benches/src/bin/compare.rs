@@ -45,7 +45,7 @@ struct Args {
     quick: bool,
     /// Skip a subject at a size when its time at the previous size, scaled
     /// by the growth in N, projects more than this many seconds.
-    #[arg(long, default_value_t = 300.0)]
+    #[arg(long, default_value_t = 600.0)]
     max_seconds: f64,
     /// Where to write results.md, results.json and the charts
     /// [default: book/src/generated in the workspace].
