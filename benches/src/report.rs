@@ -451,9 +451,14 @@ impl Report {
             let _ = writeln!(out, "\n### `{}`\n", w.name());
             let _ = writeln!(
                 out,
-                "{}. One operation is one {}.\n",
+                "{}. One operation is one {}{}.\n",
                 capitalise(w.describe()),
-                w.unit()
+                w.unit(),
+                if w.times_final_flush() {
+                    ", with its share of the final flush"
+                } else {
+                    ""
+                }
             );
             out.push_str(&self.workload_table(w).to_markdown());
             let _ = writeln!(

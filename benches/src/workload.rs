@@ -135,7 +135,7 @@ impl Workload {
             Workload::Delete => "delete random present keys, then flush",
             Workload::ScanShort => "scan 100 consecutive keys from a random start",
             Workload::ScanFull => "scan every key in order",
-            Workload::Reopen => "open a store that holds N keys (one operation = one open)",
+            Workload::Reopen => "open a store that holds N keys",
             Workload::Mixed => "80% Zipf gets and 20% overwrites, then flush",
             Workload::SyncWrites => "overwrite one key and flush, every time",
         }
@@ -144,12 +144,28 @@ impl Workload {
     /// What one "operation" is in this workload's ops/s figure.
     pub fn unit(self) -> &'static str {
         match self {
+            Workload::FillSeq | Workload::FillRandom | Workload::Overwrite => "set",
+            Workload::GetUniform | Workload::GetZipf | Workload::GetMissing => "get",
+            Workload::Delete => "delete",
+            Workload::Mixed => "get or set",
             Workload::ScanShort => "scan of 100 keys",
             Workload::ScanFull => "full scan",
             Workload::Reopen => "open",
-            Workload::SyncWrites => "write + flush",
-            _ => "operation",
+            Workload::SyncWrites => "set + flush",
         }
+    }
+
+    /// Whether the workload ends with one `flush` inside its timed part,
+    /// so that every write is durable, and paid for, by the end.
+    pub fn times_final_flush(self) -> bool {
+        matches!(
+            self,
+            Workload::FillSeq
+                | Workload::FillRandom
+                | Workload::Overwrite
+                | Workload::Delete
+                | Workload::Mixed
+        )
     }
 
     /// Whether the workload starts from an empty store.

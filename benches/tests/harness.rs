@@ -114,7 +114,11 @@ fn every_workload_runs_and_the_counts_add_up() {
 
 #[test]
 fn reports_and_charts_are_written() {
-    let subjects = [subject("ch01-memory"), subject("redb"), subject("fjall-tables")];
+    let subjects = [
+        subject("ch01-memory"),
+        subject("redb"),
+        subject("fjall-tables"),
+    ];
     let report = report_for(&subjects, &[100, 300]);
     let markdown = report.to_markdown();
     for w in Workload::ALL {
