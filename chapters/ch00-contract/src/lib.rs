@@ -14,10 +14,12 @@
 //!   model-based test against a `BTreeMap`.
 
 pub mod conformance;
+mod dump;
 mod error;
 mod range;
 mod store;
 
+pub use dump::hex_dump;
 pub use error::{Error, IoContext, Result};
 pub use range::KeyRange;
 pub use store::{

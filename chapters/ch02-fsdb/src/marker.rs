@@ -1,0 +1,142 @@
+//! `fsdb.json`, the file that says a directory is a store of this format.
+//!
+//! A directory of JSON files does not say what wrote it, and a store that
+//! opened any directory would, on its first write, scatter its files among
+//! someone else's. The marker is this format's magic number and version:
+//!
+//! ```json
+//! {"format":"ch02-fsdb","version":1,"hash":"xxh3-64","hash_bits":64}
+//! ```
+//!
+//! It also records the hash width, since a store reopened with another
+//! width would look for every key under the wrong name and find nothing.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::Path;
+
+use ch00_contract::{Error, IoContext, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::atomic;
+use crate::layout::{MARKER, TEMP_SUFFIX};
+
+/// The value of `format`: what any reader checks first.
+pub const FORMAT: &str = "ch02-fsdb";
+/// The only version this code reads and writes.
+pub const VERSION: u32 = 1;
+/// The hash function file names come from.
+pub const HASH: &str = "xxh3-64";
+
+// ANCHOR: marker
+/// The content of `fsdb.json`.
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Marker {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Always [`VERSION`] for this code.
+    pub version: u32,
+    /// Always [`HASH`].
+    pub hash: String,
+    /// How many bits of the hash name files (64 outside tests).
+    pub hash_bits: u32,
+}
+// ANCHOR_END: marker
+
+/// The first two fields alone, read before anything else so that a newer
+/// version is reported as such rather than as an unknown field.
+#[derive(Deserialize)]
+struct Header {
+    format: String,
+    version: u32,
+}
+
+impl Marker {
+    /// The marker of a store with `hash_bits`-bit names.
+    pub fn new(hash_bits: u32) -> Marker {
+        Marker {
+            format: FORMAT.into(),
+            version: VERSION,
+            hash: HASH.into(),
+            hash_bits,
+        }
+    }
+}
+
+fn parse<'a, T: Deserialize<'a>>(path: &Path, bytes: &'a [u8], expected: &str) -> Result<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::corruption(path, 0, expected, format!("{e} (in {MARKER})")))
+}
+
+/// Checks that `root` holds a store with `hash_bits`-bit names, or makes it
+/// one if it is empty. Errors if it is some other directory.
+pub fn check_or_create(root: &Path, hash_bits: u32) -> Result<()> {
+    let path = root.join(MARKER);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == ErrorKind::NotFound => return create(root, hash_bits),
+        Err(e) => return Err(Error::io("reading", path, e)),
+    };
+    let header: Header = parse(
+        &path,
+        &bytes,
+        "a JSON object with \"format\" and \"version\"",
+    )?;
+    if header.format != FORMAT {
+        return Err(Error::corruption(
+            &path,
+            0,
+            format!("format {FORMAT:?}"),
+            format!("format {:?}", header.format),
+        ));
+    }
+    if header.version != VERSION {
+        return Err(Error::corruption(
+            &path,
+            0,
+            format!("version {VERSION}"),
+            format!(
+                "version {} (written by another version of this code)",
+                header.version
+            ),
+        ));
+    }
+    let marker: Marker = parse(&path, &bytes, "the fields format, version, hash, hash_bits")?;
+    if marker.hash != HASH {
+        return Err(Error::corruption(
+            &path,
+            0,
+            format!("hash {HASH:?}"),
+            format!("hash {:?}", marker.hash),
+        ));
+    }
+    if marker.hash_bits != hash_bits {
+        return Err(Error::InvalidInput(format!(
+            "the store in {} names files with {}-bit hashes; it cannot be opened with {hash_bits}-bit ones",
+            root.display(),
+            marker.hash_bits
+        )));
+    }
+    Ok(())
+}
+
+/// Writes the marker into `root`, which must hold nothing but perhaps the
+/// temporary file of an earlier attempt that crashed.
+fn create(root: &Path, hash_bits: u32) -> Result<()> {
+    for entry in fs::read_dir(root).context("listing", root)? {
+        let entry = entry.context("listing", root)?;
+        if !entry.file_name().to_string_lossy().ends_with(TEMP_SUFFIX) {
+            return Err(Error::corruption(
+                entry.path(),
+                0,
+                format!("an empty directory or a store with {MARKER}"),
+                "a directory that holds other files",
+            ));
+        }
+    }
+    let bytes = serde_json::to_vec(&Marker::new(hash_bits))
+        .map_err(|e| Error::InvalidInput(format!("cannot encode {MARKER}: {e}")))?;
+    // Once per store: always worth a sync.
+    atomic::replace(&root.join(MARKER), &bytes, true)
+}

@@ -1,0 +1,484 @@
+//! The store: a directory of files, one per key.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ch00_contract::{
+    Durability, Entry, Error, IoContext, KeyRange, KvStore, Metrics, Result, Scan, Stage,
+    check_key, check_value,
+};
+use walkdir::WalkDir;
+
+use crate::atomic;
+use crate::content;
+use crate::hash::key_hash;
+use crate::layout::{MARKER, Slot, TEMP_SUFFIX, is_fan_out_dir};
+use crate::marker;
+use crate::usage::{DiskUsage, disk_usage};
+
+// ANCHOR: options
+/// When writes reach the disk, as opposed to the operating system's cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Every write is renamed into place before `set` or `delete` returns,
+    /// so it survives a crash of the process; `flush` then syncs every file
+    /// and directory changed since the last flush, so that they survive a
+    /// power failure too. A power failure between flushes may lose recent
+    /// writes, or leave a file that reads back as a corruption error.
+    #[default]
+    OnFlush,
+    /// Every write is synced (file, then directory) before it returns:
+    /// durable against power failure one write at a time, and slow.
+    EveryWrite,
+}
+
+/// How a store is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// When writes are synced.
+    pub sync: SyncMode,
+    /// How many bits of the key's hash name its file: 64 for real use.
+    /// Tests use a handful so that different keys share a name, to prove
+    /// that collisions lose nothing. Fixed when the store is created.
+    pub hash_bits: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            sync: SyncMode::OnFlush,
+            hash_bits: 64,
+        }
+    }
+}
+// ANCHOR_END: options
+
+/// A key-value store that keeps each key in a file of its own, named by the
+/// key's hash and holding `[value, key]` as JSON.
+#[derive(Debug)]
+pub struct FsStore {
+    root: PathBuf,
+    options: Options,
+    /// Which of the 256 fan-out directories exist, so that a write does
+    /// not ask the file system every time.
+    dirs: [bool; 256],
+    /// Files and directories changed since the last flush, to be synced by
+    /// the next ([`SyncMode::OnFlush`] only).
+    unsynced_files: BTreeSet<PathBuf>,
+    unsynced_dirs: BTreeSet<PathBuf>,
+    /// Counters for [`KvStore::metrics`]: files read and their bytes.
+    reads: AtomicU64,
+    bytes_read: AtomicU64,
+}
+
+// ANCHOR: probe
+/// What a lookup of a key among its hash's slots found.
+enum Probe {
+    /// The key is in `slot`, with this value.
+    Found { slot: Slot, value: Vec<u8> },
+    /// The key is absent; `Slot` is the first free slot of its hash.
+    Absent(Slot),
+}
+// ANCHOR_END: probe
+
+/// What a walk of the store's directory found.
+struct Listing {
+    /// Every key's slot, in order of hash and index.
+    slots: Vec<Slot>,
+    /// Which fan-out directories exist.
+    dirs: [bool; 256],
+}
+
+impl FsStore {
+    /// Opens the store in `dir` with [`Options::default`].
+    pub fn open(dir: &Path) -> Result<FsStore> {
+        FsStore::open_with(dir, Options::default())
+    }
+
+    // ANCHOR: open
+    /// Opens the store in `dir` (creating it if `dir` is empty), removes the
+    /// temporary files a crash may have left, and checks that every file is
+    /// one the store wrote.
+    pub fn open_with(dir: &Path, options: Options) -> Result<FsStore> {
+        if options.hash_bits > 64 {
+            return Err(Error::InvalidInput(format!(
+                "hash_bits is {}; a 64-bit hash has at most 64",
+                options.hash_bits
+            )));
+        }
+        marker::check_or_create(dir, options.hash_bits)?;
+        let mut store = FsStore {
+            root: dir.to_path_buf(),
+            options,
+            dirs: [false; 256],
+            unsynced_files: BTreeSet::new(),
+            unsynced_dirs: BTreeSet::new(),
+            reads: AtomicU64::new(0),
+            bytes_read: AtomicU64::new(0),
+        };
+        store.dirs = store.list(true)?.dirs;
+        Ok(store)
+    }
+    // ANCHOR_END: open
+
+    /// The directory the store lives in.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The number of keys: one per file, so the files are listed (not read).
+    pub fn len(&self) -> Result<usize> {
+        Ok(self.list(false)?.slots.len())
+    }
+
+    /// Whether the store holds no key.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// What the store's directory takes on disk, next to
+    /// [`FsStore::logical_bytes`].
+    pub fn disk_usage(&self) -> Result<DiskUsage> {
+        disk_usage(&self.root)
+    }
+
+    /// The bytes of every key and value: what the disk use is compared
+    /// with. Reads every file.
+    pub fn logical_bytes(&self) -> Result<u64> {
+        let mut total = 0;
+        for entry in self.scan(KeyRange::all())? {
+            let (key, value) = entry?;
+            total += (key.len() + value.len()) as u64;
+        }
+        Ok(total)
+    }
+
+    fn sync_each_write(&self) -> bool {
+        self.options.sync == SyncMode::EveryWrite
+    }
+
+    // ANCHOR: read_slot
+    /// The entry in `slot`, `None` if there is no such file. The key read
+    /// back must hash to the file's name: a file copied or renamed by hand
+    /// would otherwise answer for a key it does not hold.
+    fn read_slot(&self, slot: Slot) -> Result<Option<Entry>> {
+        let path = slot.path(&self.root);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("reading", path, e)),
+        };
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.bytes_read
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        let (key, value) = content::decode(&path, &bytes)?;
+        let hash = key_hash(&key, self.options.hash_bits);
+        if hash != slot.hash {
+            return Err(Error::corruption(
+                path,
+                0,
+                format!(
+                    "a key whose hash is {:016x}, as the file name says",
+                    slot.hash
+                ),
+                format!("a key whose hash is {hash:016x}"),
+            ));
+        }
+        Ok(Some((key, value)))
+    }
+    // ANCHOR_END: read_slot
+
+    // ANCHOR: find
+    /// Looks for `key` in the slots of its hash, in order, up to the first
+    /// missing one. Without collisions that is one file read.
+    fn find(&self, key: &[u8]) -> Result<Probe> {
+        let mut slot = Slot {
+            hash: key_hash(key, self.options.hash_bits),
+            index: 0,
+        };
+        loop {
+            match self.read_slot(slot)? {
+                None => return Ok(Probe::Absent(slot)),
+                Some((k, value)) if k == key => return Ok(Probe::Found { slot, value }),
+                Some(_) => slot = self.next_slot(slot)?,
+            }
+        }
+    }
+    // ANCHOR_END: find
+
+    fn next_slot(&self, slot: Slot) -> Result<Slot> {
+        slot.next().ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "too many keys share the hash {:016x} in {}",
+                slot.hash,
+                self.root.display()
+            ))
+        })
+    }
+
+    fn exists(path: &Path) -> Result<bool> {
+        match fs::symlink_metadata(path) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io("looking for", path, e)),
+        }
+    }
+
+    /// Creates `slot`'s fan-out directory unless it is known to exist.
+    fn ensure_dir(&mut self, slot: Slot) -> Result<()> {
+        let i = (slot.hash >> 56) as usize;
+        if self.dirs[i] {
+            return Ok(());
+        }
+        let dir = self.root.join(slot.dir_name());
+        match fs::create_dir(&dir) {
+            Err(e) if e.kind() != ErrorKind::AlreadyExists => {
+                return Err(Error::io("creating directory", dir, e));
+            }
+            _ => {}
+        }
+        let root = self.root.clone();
+        self.changed_dir(&root)?;
+        self.dirs[i] = true;
+        Ok(())
+    }
+
+    /// Records that names in `dir` changed: synced now or at the next flush.
+    fn changed_dir(&mut self, dir: &Path) -> Result<()> {
+        if self.sync_each_write() {
+            atomic::sync_dir(dir)
+        } else {
+            self.unsynced_dirs.insert(dir.to_path_buf());
+            Ok(())
+        }
+    }
+
+    /// Records that the file at `path` was written (and renamed into
+    /// place, which changed its directory).
+    fn changed_file(&mut self, path: &Path) -> Result<()> {
+        if !self.sync_each_write() {
+            // `replace` synced both already when syncing every write.
+            self.unsynced_files.insert(path.to_path_buf());
+            self.unsynced_dirs
+                .insert(atomic::parent(path).to_path_buf());
+        }
+        Ok(())
+    }
+
+    // ANCHOR: list
+    /// Every slot in the store, checked: only names the store writes, no
+    /// gap in any hash's slots. With `remove_temps`, temporary files (a
+    /// write a crash interrupted) are deleted; otherwise they are skipped,
+    /// since they are never data.
+    fn list(&self, remove_temps: bool) -> Result<Listing> {
+        let stray = |path: &Path| {
+            Error::corruption(
+                path,
+                0,
+                format!(
+                    "only {MARKER}, directories 00 to ff, and <16 hex digits>[.<n>].json files"
+                ),
+                "an entry this store did not write",
+            )
+        };
+        let (mut slots, mut dirs) = (Vec::new(), [false; 256]);
+        for entry in WalkDir::new(&self.root).min_depth(1).max_depth(2) {
+            let entry = entry.map_err(|e| {
+                let path = e.path().unwrap_or(&self.root).to_path_buf();
+                Error::io("listing", path, e.into())
+            })?;
+            let path = entry.path();
+            let Some(name) = entry.file_name().to_str() else {
+                return Err(stray(path));
+            };
+            let is_file = entry.file_type().is_file();
+            if is_file && name.ends_with(TEMP_SUFFIX) {
+                if remove_temps {
+                    fs::remove_file(path).context("removing the leftover", path)?;
+                }
+            } else if entry.depth() == 1 {
+                if is_file && name == MARKER {
+                    continue;
+                }
+                if !entry.file_type().is_dir() || !is_fan_out_dir(name) {
+                    return Err(stray(path));
+                }
+                if let Ok(i) = u8::from_str_radix(name, 16) {
+                    dirs[usize::from(i)] = true;
+                }
+            } else {
+                let dir = atomic::parent(path).file_name().and_then(|d| d.to_str());
+                match dir.and_then(|dir| Slot::parse(dir, name)) {
+                    Some(slot) if is_file => slots.push(slot),
+                    _ => return Err(stray(path)),
+                }
+            }
+        }
+        slots.sort_unstable();
+        // Slots of a hash are numbered 0, 1, 2, ... without a gap; a lookup
+        // stops at the first missing one and would never see past a gap.
+        for (i, slot) in slots.iter().enumerate() {
+            let previous = i.checked_sub(1).map(|p| slots[p]);
+            if slot.index > 0
+                && previous
+                    != Some(Slot {
+                        index: slot.index - 1,
+                        ..*slot
+                    })
+            {
+                return Err(Error::corruption(
+                    slot.path(&self.root),
+                    0,
+                    format!(
+                        "slot {} of the same hash before slot {}",
+                        slot.index - 1,
+                        slot.index
+                    ),
+                    "a gap: lookups of this key would never reach this file",
+                ));
+            }
+        }
+        Ok(Listing { slots, dirs })
+    }
+    // ANCHOR_END: list
+}
+
+impl KvStore for FsStore {
+    // ANCHOR: set
+    fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        check_key(key)?;
+        check_value(value)?;
+        let slot = match self.find(key)? {
+            Probe::Found { slot, .. } | Probe::Absent(slot) => slot,
+        };
+        self.ensure_dir(slot)?;
+        let path = slot.path(&self.root);
+        atomic::replace(&path, &content::encode(key, value)?, self.sync_each_write())?;
+        self.changed_file(&path)
+    }
+    // ANCHOR_END: set
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        check_key(key)?;
+        Ok(match self.find(key)? {
+            Probe::Found { value, .. } => Some(value),
+            Probe::Absent(_) => None,
+        })
+    }
+
+    // ANCHOR: delete
+    fn delete(&mut self, key: &[u8]) -> Result<()> {
+        check_key(key)?;
+        let Probe::Found { slot, .. } = self.find(key)? else {
+            return Ok(());
+        };
+        // The hash's last slot moves into the hole with one atomic rename,
+        // so the slots never have a gap, not even after a crash.
+        let mut last = slot;
+        loop {
+            let next = self.next_slot(last)?;
+            if !Self::exists(&next.path(&self.root))? {
+                break;
+            }
+            last = next;
+        }
+        let path = slot.path(&self.root);
+        if last == slot {
+            fs::remove_file(&path).context("removing", &path)?;
+        } else {
+            let from = last.path(&self.root);
+            fs::rename(&from, &path).context("moving a colliding key into place", &from)?;
+            // The moved file may not have been synced yet under its old name.
+            if self.sync_each_write() {
+                atomic::sync_file(&path)?;
+            } else {
+                self.unsynced_files.insert(path.clone());
+            }
+        }
+        self.changed_dir(atomic::parent(&path))
+    }
+    // ANCHOR_END: delete
+
+    // ANCHOR: scan
+    fn scan(&self, range: KeyRange) -> Result<Scan<'_>> {
+        if range.is_empty() {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        // File names are hashes, which keep no order: every file must be
+        // read to learn its key, and the keys in range sorted.
+        let mut found = Vec::new();
+        for slot in self.list(false)?.slots {
+            if let Some((key, _)) = self.read_slot(slot)? {
+                if range.contains(&key) {
+                    found.push((key, slot));
+                }
+            }
+        }
+        found.sort_unstable();
+        if let Some(pair) = found.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+            return Err(Error::corruption(
+                pair[1].1.path(&self.root),
+                0,
+                "each key in one file only",
+                format!("the same key as {}", pair[0].1.path(&self.root).display()),
+            ));
+        }
+        // Values are read again, one at a time, as the caller asks for them,
+        // rather than held in memory for the whole range.
+        Ok(Box::new(found.into_iter().map(
+            move |(key, slot)| match self.read_slot(slot)? {
+                Some((k, value)) if k == key => Ok((key, value)),
+                _ => Err(Error::corruption(
+                    slot.path(&self.root),
+                    0,
+                    "the key listed a moment ago",
+                    "another file: the directory changed during the scan",
+                )),
+            },
+        )))
+    }
+    // ANCHOR_END: scan
+
+    // ANCHOR: flush
+    fn flush(&mut self) -> Result<()> {
+        // File contents first, then the directories that name them: a name
+        // that reaches the disk before its content would point at garbage.
+        while let Some(path) = self.unsynced_files.pop_first() {
+            if let Err(e) = atomic::sync_file(&path) {
+                self.unsynced_files.insert(path);
+                return Err(e);
+            }
+        }
+        while let Some(dir) = self.unsynced_dirs.pop_first() {
+            if let Err(e) = atomic::sync_dir(&dir) {
+                self.unsynced_dirs.insert(dir);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: flush
+
+    fn metrics(&self) -> Metrics {
+        Metrics {
+            // Nothing per key is held in memory: the directory is the index.
+            index_bytes: Some(0),
+            reads: Some(self.reads.load(Ordering::Relaxed)),
+            bytes_read: Some(self.bytes_read.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+impl Stage for FsStore {
+    const NAME: &'static str = "ch02-fsdb";
+    // A write is renamed into place before the call returns: a crash of the
+    // process cannot lose it (see `SyncMode` for power failures).
+    const DURABILITY: Durability = Durability::PerWrite;
+
+    fn open(dir: &Path) -> Result<Self> {
+        FsStore::open(dir)
+    }
+}

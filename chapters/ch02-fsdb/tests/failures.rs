@@ -1,0 +1,230 @@
+//! What the store does when its files are not what it wrote: a crash in
+//! the middle of a write, damaged or foreign files, a foreign directory.
+//! Every case is an error naming the file, or the old value; never a panic
+//! and never a wrong value.
+
+// Test helpers outside `#[test]` functions unwrap too.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ch00_contract::{Error, KeyRange, KvStore, Stage};
+use ch02_fsdb::hash::key_hash;
+use ch02_fsdb::layout::Slot;
+use ch02_fsdb::{FsStore, atomic};
+
+fn path_of(dir: &Path, key: &[u8]) -> PathBuf {
+    Slot {
+        hash: key_hash(key, 64),
+        index: 0,
+    }
+    .path(dir)
+}
+
+/// Asserts that `result` is a corruption error about `path`.
+fn assert_corruption<T: std::fmt::Debug>(result: ch00_contract::Result<T>, path: &Path) {
+    match result {
+        Err(err @ Error::Corruption { .. }) => {
+            assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
+        }
+        other => panic!(
+            "expected a corruption error about {}, got {other:?}",
+            path.display()
+        ),
+    }
+}
+
+fn scan_all(store: &FsStore) -> ch00_contract::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    store.scan(KeyRange::all())?.collect()
+}
+
+// ANCHOR: crash_test
+#[test]
+fn a_crash_between_temp_write_and_rename_keeps_the_old_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FsStore::open(dir.path()).unwrap();
+    store.set(b"k", b"old").unwrap();
+    store.flush().unwrap();
+
+    // The state a crash leaves when it strikes after `replace` wrote the
+    // temporary file (here only half of it) and before the rename: for an
+    // existing key, and for a key that was never stored.
+    let path = path_of(dir.path(), b"k");
+    atomic::write_file(&atomic::temp_path(&path), b"[\"ne", false).unwrap();
+    let new_path = path_of(dir.path(), b"new");
+    fs::create_dir_all(new_path.parent().unwrap()).unwrap();
+    atomic::write_file(&atomic::temp_path(&new_path), b"[\"v\",\"new\"]", false).unwrap();
+    store.simulate_crash();
+
+    let store = FsStore::open(dir.path()).unwrap();
+    assert_eq!(store.get(b"k").unwrap(), Some(b"old".to_vec()));
+    assert_eq!(store.get(b"new").unwrap(), None);
+    assert_eq!(store.len().unwrap(), 1);
+    // The open removed both leftovers.
+    assert!(!atomic::temp_path(&path).exists());
+    assert!(!atomic::temp_path(&new_path).exists());
+}
+// ANCHOR_END: crash_test
+
+#[test]
+fn damaged_content_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FsStore::open(dir.path()).unwrap();
+    store.set(b"k", b"value").unwrap();
+    let path = path_of(dir.path(), b"k");
+    for content in [
+        &b""[..],
+        b"[\"value\",\"k",
+        b"not json",
+        b"[\"value\"]",
+        b"[1,2]",
+    ] {
+        fs::write(&path, content).unwrap();
+        assert_corruption(store.get(b"k"), &path);
+        assert_corruption(scan_all(&store), &path);
+        // A write over a damaged file is refused too: it would have to
+        // guess whether the file held this key.
+        assert_corruption(store.set(b"k", b"new"), &path);
+    }
+}
+
+#[test]
+fn a_file_under_another_keys_name_is_not_read_as_that_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FsStore::open(dir.path()).unwrap();
+    store.set(b"a", b"value of a").unwrap();
+    // Copied by hand to where key "b" would live.
+    let b_path = path_of(dir.path(), b"b");
+    fs::create_dir_all(b_path.parent().unwrap()).unwrap();
+    fs::copy(path_of(dir.path(), b"a"), &b_path).unwrap();
+    assert_corruption(store.get(b"b"), &b_path);
+    assert_corruption(scan_all(&store), &b_path);
+}
+
+#[test]
+fn the_same_key_in_two_files_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FsStore::open(dir.path()).unwrap();
+    store.set(b"a", b"1").unwrap();
+    let first = path_of(dir.path(), b"a");
+    let second = Slot {
+        hash: key_hash(b"a", 64),
+        index: 1,
+    }
+    .path(dir.path());
+    fs::copy(&first, &second).unwrap();
+    assert_corruption(scan_all(&store), &second);
+}
+
+/// Where a test puts a file or directory the store did not write.
+type StrayAt = fn(&Path) -> PathBuf;
+
+#[test]
+fn stray_files_and_gaps_are_errors_at_open() {
+    let cases: [(&str, StrayAt); 5] = [
+        ("a stray file in a fan-out directory", |root| {
+            root.join(path_of(root, b"a").parent().unwrap())
+                .join("notes.txt")
+        }),
+        ("a stray file at the root", |root| root.join("README")),
+        ("a directory that is not a fan-out directory", |root| {
+            root.join("backup")
+        }),
+        ("a slot file in the wrong fan-out directory", |root| {
+            let name = path_of(root, b"a").file_name().unwrap().to_owned();
+            let wrong = if name.to_string_lossy().starts_with("00") {
+                "01"
+            } else {
+                "00"
+            };
+            root.join(wrong).join(name)
+        }),
+        ("a gap in the slots of a hash", |root| {
+            Slot {
+                hash: key_hash(b"a", 64),
+                index: 2,
+            }
+            .path(root)
+        }),
+    ];
+    for (what, stray) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = FsStore::open(dir.path()).unwrap();
+        store.set(b"a", b"1").unwrap();
+        drop(store);
+        let path = stray(dir.path());
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        if what.starts_with("a directory") {
+            fs::create_dir(&path).unwrap();
+        } else {
+            fs::write(&path, b"[\"1\",\"a\"]").unwrap();
+        }
+        let result = FsStore::open(dir.path());
+        assert!(
+            matches!(&result, Err(Error::Corruption { path: p, .. }) if *p == path),
+            "{what}: {:?}",
+            result.err()
+        );
+    }
+}
+
+#[test]
+fn the_marker_is_checked() {
+    let cases = [
+        ("{\"format\":\"something-else\",\"version\":1}", "format"),
+        (
+            "{\"format\":\"ch02-fsdb\",\"version\":2,\"compression\":\"zstd\"}",
+            "version 2",
+        ),
+        ("{\"format\":\"ch02-fsdb\",\"version\":1}", "hash"),
+        (
+            "{\"format\":\"ch02-fsdb\",\"version\":1,\"hash\":\"md5\",\"hash_bits\":64}",
+            "md5",
+        ),
+        ("garbage", "expected"),
+    ];
+    for (marker, mentions) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        drop(FsStore::open(dir.path()).unwrap());
+        let path = dir.path().join("fsdb.json");
+        fs::write(&path, marker).unwrap();
+        let err = FsStore::open(dir.path()).unwrap_err();
+        assert!(err.is_corruption(), "{marker}: {err}");
+        assert!(err.to_string().contains(mentions), "{marker}: {err}");
+        assert!(err.to_string().contains("fsdb.json"), "{marker}: {err}");
+    }
+}
+
+#[test]
+fn a_directory_that_is_not_a_store_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("thesis.tex"), b"precious").unwrap();
+    let err = FsStore::open(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("thesis.tex"), "{err}");
+    // Nothing was written into it.
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn a_leftover_marker_temp_file_does_not_block_creation() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("fsdb.json.tmp"), b"{\"form").unwrap();
+    let mut store = FsStore::open(dir.path()).unwrap();
+    store.set(b"k", b"v").unwrap();
+    drop(store);
+    let store = FsStore::open(dir.path()).unwrap();
+    assert_eq!(store.get(b"k").unwrap(), Some(b"v".to_vec()));
+    assert!(!dir.path().join("fsdb.json.tmp").exists());
+}
+
+#[test]
+fn flush_after_deleting_an_unsynced_file_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FsStore::open(dir.path()).unwrap();
+    store.set(b"gone", b"1").unwrap();
+    store.delete(b"gone").unwrap();
+    store.set(b"kept", b"2").unwrap();
+    store.flush().unwrap();
+    assert_eq!(store.len().unwrap(), 1);
+}
