@@ -289,13 +289,7 @@ impl Report {
                 (Some(m), Some(best)) => format!("{:.2}", best / m.ops_per_sec()),
                 _ => "—".to_string(),
             });
-            row.push(
-                match at_largest.map(|m| (m.reads_per_op, m.bytes_read_per_op)) {
-                    Some((Some(r), Some(b))) => format!("{r:.2} ({})", bytes(b.round() as u64)),
-                    Some((Some(r), None)) => format!("{r:.2}"),
-                    _ => "—".to_string(),
-                },
-            );
+            row.push(reads_cell(at_largest));
             row.push(
                 self.slope(&s.name, w)
                     .map_or("—".to_string(), |k| format!("{k:+.2}")),
@@ -308,6 +302,11 @@ impl Report {
 
     /// Space: a row per subject and size.
     pub fn space_table(&self) -> Table {
+        self.space_rows(|_| true)
+    }
+
+    /// Space, for the subjects `keep` accepts.
+    fn space_rows(&self, keep: impl Fn(&str) -> bool) -> Table {
         let header = [
             "subject",
             "N",
@@ -315,6 +314,7 @@ impl Report {
             "file bytes",
             "allocated on disk",
             "allocated / logical",
+            "allocated per key",
             "files",
             "index in memory",
             "peak heap while filling",
@@ -322,7 +322,7 @@ impl Report {
         .map(String::from)
         .to_vec();
         let mut rows = Vec::new();
-        for s in &self.subjects {
+        for s in self.subjects.iter().filter(|s| keep(&s.name)) {
             for f in self.footprints.iter().filter(|f| f.subject == s.name) {
                 rows.push(vec![
                     s.name.clone(),
@@ -334,6 +334,7 @@ impl Report {
                         "{:.2}",
                         f.allocated_bytes as f64 / f.logical_bytes.max(1) as f64
                     ),
+                    bytes(f.allocated_bytes / f.n.max(1)),
                     f.files.to_string(),
                     f.index_bytes.map_or("—".to_string(), bytes),
                     f.peak_heap_bytes.map_or("—".to_string(), bytes),
@@ -351,8 +352,10 @@ impl Report {
             .filter(|m| m.subject == subject)
             .map(|m| m.n)
             .collect();
+        let largest = sizes.last().copied().unwrap_or(0);
         let mut header = vec!["workload".to_string()];
         header.extend(sizes.iter().map(|n| format!("N={} ops/s", count(*n))));
+        header.push(format!("reads/op (bytes) at N={}", count(largest)));
         header.push("growth slope".to_string());
         let mut rows = Vec::new();
         for w in self.workloads() {
@@ -370,6 +373,7 @@ impl Report {
                         .map_or("—".to_string(), |m| si(m.ops_per_sec())),
                 );
             }
+            row.push(reads_cell(self.find(subject, w, largest)));
             row.push(
                 self.slope(subject, w)
                     .map_or("—".to_string(), |k| format!("{k:+.2}")),
@@ -379,6 +383,11 @@ impl Report {
         Table { header, rows }
     }
 
+    /// One subject's space at every size, for its own chapter page.
+    pub fn subject_space_table(&self, subject: &str) -> Table {
+        self.space_rows(|name| name == subject)
+    }
+
     /// The lines that say where the figures come from.
     pub fn stamp(&self) -> String {
         let m = &self.machine;
@@ -386,8 +395,9 @@ impl Report {
             "Measured on {date} with `{command}`: {cores} cores, {cpu}, {mem}, Linux {kernel}, \
              {fs} file system. {reps} repetitions per figure, or one when a single run takes \
              {rep_seconds:.0} s or more (median shown; ± is half the spread between the \
-             fastest and slowest repetition, as a share of the median). {values}-byte values, \
-             16-byte keys.{quick}",
+             fastest and slowest repetition, as a share of the median). A subject that slow on \
+             `scan-short` stops after {rep_seconds:.0} s (and at least 10 scans) and its rate is \
+             over the scans it made. {values}-byte values, 16-byte keys.{quick}",
             date = m.date,
             command = m.command,
             cores = m.cores,
@@ -487,6 +497,15 @@ fn capitalise(s: &str) -> String {
     match c.next() {
         Some(first) => first.to_uppercase().chain(c).collect(),
         None => String::new(),
+    }
+}
+
+/// Reads (and bytes read) per operation, when the subject counts them.
+fn reads_cell(m: Option<&Measurement>) -> String {
+    match m.map(|m| (m.reads_per_op, m.bytes_read_per_op)) {
+        Some((Some(r), Some(b))) => format!("{} ({})", si(r), bytes(b.round() as u64)),
+        Some((Some(r), None)) => si(r),
+        _ => "—".to_string(),
     }
 }
 

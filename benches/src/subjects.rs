@@ -129,17 +129,19 @@ fn peer<S: Stage + Measured + 'static>(description: &'static str) -> Subject {
     }
 }
 
+/// Why the one-file-per-key subjects stop at 100k keys.
+const MANY_FILES: &str = "one file per key; a million files take many minutes to write";
+
 // ANCHOR: subjects
 /// Every subject, stages first in book order, then the peers.
 /// A new chapter adds its stage here, in one line.
 pub fn all() -> Vec<Subject> {
     vec![
         stage::<ch01_memory::MemoryStore>("BTreeMap in memory: the ceiling"),
+        stage::<ch02_fsdb::FsStore>("one JSON file per key, hashed names")
+            .up_to(100_000, MANY_FILES),
         peer::<RawFsStore>("one file per key with plain std::fs: the floor of chapter 2")
-            .up_to(
-                100_000,
-                "one file per key; a million files take many minutes to write",
-            )
+            .up_to(100_000, MANY_FILES)
             .without_sync("it never calls fsync: the floor has none of chapter 2's safety"),
         peer::<FjallStore<false>>("fjall 3 (LSM tree), default settings"),
         peer::<FjallStore<true>>("fjall 3 with its data moved to disk tables after the fill"),

@@ -168,6 +168,17 @@ impl Workload {
         )
     }
 
+    /// Whether one measurement does more work in a larger store: a fill
+    /// inserts N keys, a full scan reads N, an open may read everything.
+    /// The others do a fixed number of operations (short scans stop after
+    /// a fixed time), which only the store's speed can make longer.
+    pub fn grows_with_n(self) -> bool {
+        matches!(
+            self,
+            Workload::FillSeq | Workload::FillRandom | Workload::ScanFull | Workload::Reopen
+        )
+    }
+
     /// Whether the workload starts from an empty store.
     pub fn is_fill(self) -> bool {
         matches!(self, Workload::FillSeq | Workload::FillRandom)

@@ -10,8 +10,9 @@
 //! keys collide, and when keys do collide the store keeps both (see
 //! [`crate::layout`]). What matters is speed on short keys and an even
 //! spread, which is what XXH3 was designed for. The 64-bit variant makes a
-//! collision unlikely (about one in 30 million for a million keys) without
-//! making names longer than they need to be.
+//! collision unlikely (about one chance in 37 million for a million keys:
+//! n² / 2⁶⁵ by the birthday bound) without making names longer than they
+//! need to be.
 
 use twox_hash::XxHash3_64;
 
