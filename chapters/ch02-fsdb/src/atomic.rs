@@ -11,11 +11,13 @@
 //!
 //! A crash of the process is not a power failure. After a rename the new
 //! content is in the operating system's cache, and a process crash loses
-//! nothing the kernel has; a power failure loses the cache. To survive that
-//! too the file's content must reach the disk before the rename
-//! (`fsync` of the file) and the rename itself must reach the disk
-//! (`fsync` of the directory, which is where names live). Chapter 3 reuses
-//! these functions for its single data file.
+//! nothing the kernel has; a power failure loses the cache, and the kernel
+//! may have written the new *name* to disk before the new *content*. So
+//! the temporary file is always synced before the rename: whatever name
+//! survives a power failure then points at complete content, old or new.
+//! The rename itself reaches the disk when the directory is synced, which
+//! [`replace_durably`] does at once and a store may instead do for many
+//! renames together. Chapter 3 reuses these functions for its data file.
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -35,31 +37,33 @@ pub fn temp_path(path: &Path) -> PathBuf {
 }
 
 // ANCHOR: write_new
-/// Creates (or truncates) `path` and writes `bytes` to it; with `sync`, the
+/// Creates (or truncates) `path`, writes `bytes` to it and syncs it: the
 /// bytes are on the disk when this returns.
-pub fn write_file(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = File::create(path).context("creating", path)?;
     file.write_all(bytes).context("writing", path)?;
-    if sync {
-        file.sync_all().context("syncing", path)?;
-    }
-    Ok(())
+    file.sync_all().context("syncing", path)
 }
 // ANCHOR_END: write_new
 
 // ANCHOR: replace
-/// Replaces `path` with a file holding `bytes`, atomically: a crash at any
-/// point leaves either the old file (and perhaps a stray `.tmp` file
-/// beside it) or the new one. With `sync`, the new file and its name are on
-/// the disk when this returns, so a power failure cannot undo it either.
-pub fn replace(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
+/// Replaces `path` with a file holding `bytes`, atomically: a crash of the
+/// process or a power failure at any point leaves either the old file (and
+/// perhaps a stray `.tmp` file beside it) or the new one, never a mixture.
+/// Which of the two a power failure leaves depends on whether the rename
+/// reached the disk: sync the directory (or call [`replace_durably`]) to
+/// make it the new one for certain.
+pub fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
     let temp = temp_path(path);
-    write_file(&temp, bytes, sync)?;
-    fs::rename(&temp, path).context("renaming into place", &temp)?;
-    if sync {
-        sync_dir(parent(path))?;
-    }
-    Ok(())
+    write_file(&temp, bytes)?;
+    fs::rename(&temp, path).context("renaming into place", &temp)
+}
+
+/// [`replace`], then the directory synced: when this returns, the new file
+/// is the one a power failure leaves.
+pub fn replace_durably(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace(path, bytes)?;
+    sync_dir(parent(path))
 }
 // ANCHOR_END: replace
 
@@ -69,16 +73,6 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .context("syncing directory", dir)
-}
-
-/// Makes the content of the file at `path` durable; `Ok(false)` if no file
-/// is there (removed since it was written).
-pub fn sync_file(path: &Path) -> Result<bool> {
-    match File::open(path) {
-        Ok(file) => file.sync_all().context("syncing", path).map(|()| true),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e).context("opening to sync", path),
-    }
 }
 
 /// The directory holding `path` (`.` for a bare file name).
@@ -97,10 +91,12 @@ mod tests {
     fn replace_leaves_only_the_new_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.json");
-        for (content, sync) in [(&b"one"[..], false), (b"two", true), (b"", false)] {
-            replace(&path, content, sync).unwrap();
+        for content in [&b"one"[..], b"two", b""] {
+            replace(&path, content).unwrap();
             assert_eq!(fs::read(&path).unwrap(), content);
         }
+        replace_durably(&path, b"three").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"three");
         let names: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())
@@ -109,12 +105,28 @@ mod tests {
     }
 
     #[test]
+    fn replace_never_writes_into_the_old_file() {
+        // A second name for the old file (a hard link) still shows the old
+        // content afterwards: `replace` made a new file and moved the name,
+        // where writing in place would have changed both names' content.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.json");
+        fs::write(&path, b"old").unwrap();
+        let witness = dir.path().join("witness");
+        fs::hard_link(&path, &witness).unwrap();
+        replace(&path, b"new").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert_eq!(fs::read(&witness).unwrap(), b"old");
+    }
+
+    #[test]
     fn errors_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missing-dir").join("a.json");
-        let err = replace(&path, b"x", false).unwrap_err();
+        let err = replace(&path, b"x").unwrap_err();
         assert!(err.to_string().starts_with("creating "), "{err}");
         assert!(err.to_string().contains("a.json.tmp"), "{err}");
-        assert!(!sync_file(&path).unwrap());
+        let err = sync_dir(&dir.path().join("missing-dir")).unwrap_err();
+        assert!(err.to_string().contains("missing-dir"), "{err}");
     }
 }

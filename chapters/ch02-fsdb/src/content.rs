@@ -16,7 +16,7 @@
 
 use std::path::Path;
 
-use ch00_contract::{Entry, Error, Result};
+use ch00_contract::{Entry, Error, MAX_KEY_LEN, MAX_VALUE_LEN, Result};
 use serde::{Deserialize, Serialize};
 
 // ANCHOR: bytes
@@ -64,6 +64,11 @@ fn unhex(hex: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// The longest file [`encode`] can write: a key and a value at their size
+/// limits, every byte written as a six-character JSON escape (`\u0001`),
+/// and room for the brackets, quotes and newline.
+pub const MAX_FILE_LEN: u64 = 6 * (MAX_KEY_LEN + MAX_VALUE_LEN) as u64 + 16;
+
 // ANCHOR: encode
 /// The file content for `key` and `value`: `[value, key]` and a newline.
 pub fn encode(key: &[u8], value: &[u8]) -> Result<Vec<u8>> {
@@ -102,7 +107,23 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Entry> {
             )
         }),
     };
-    Ok((to_bytes(key, "key")?, to_bytes(value, "value")?))
+    let (key, value) = (to_bytes(key, "key")?, to_bytes(value, "value")?);
+    // The contract's limits hold for what is read back, too: a file edited
+    // by hand must not hand a caller a value no `set` could have stored.
+    for (what, len, max) in [
+        ("key", key.len(), MAX_KEY_LEN),
+        ("value", value.len(), MAX_VALUE_LEN),
+    ] {
+        if len > max {
+            return Err(Error::corruption(
+                path,
+                0,
+                format!("a {what} of at most {max} bytes"),
+                format!("a {what} of {len} bytes"),
+            ));
+        }
+    }
+    Ok((key, value))
 }
 // ANCHOR_END: decode
 

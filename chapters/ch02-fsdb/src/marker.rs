@@ -122,11 +122,12 @@ pub fn check_or_create(root: &Path, hash_bits: u32) -> Result<()> {
 }
 
 /// Writes the marker into `root`, which must hold nothing but perhaps the
-/// temporary file of an earlier attempt that crashed.
+/// marker's own temporary file, left by an earlier attempt that crashed.
 fn create(root: &Path, hash_bits: u32) -> Result<()> {
+    let leftover = format!("{MARKER}{TEMP_SUFFIX}");
     for entry in fs::read_dir(root).context("listing", root)? {
         let entry = entry.context("listing", root)?;
-        if !entry.file_name().to_string_lossy().ends_with(TEMP_SUFFIX) {
+        if entry.file_name().to_str() != Some(leftover.as_str()) {
             return Err(Error::corruption(
                 entry.path(),
                 0,
@@ -138,5 +139,5 @@ fn create(root: &Path, hash_bits: u32) -> Result<()> {
     let bytes = serde_json::to_vec(&Marker::new(hash_bits))
         .map_err(|e| Error::InvalidInput(format!("cannot encode {MARKER}: {e}")))?;
     // Once per store: always worth a sync.
-    atomic::replace(&root.join(MARKER), &bytes, true)
+    atomic::replace_durably(&root.join(MARKER), &bytes)
 }

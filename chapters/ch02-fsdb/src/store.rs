@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -23,15 +23,17 @@ use crate::usage::{DiskUsage, disk_usage};
 /// When writes reach the disk, as opposed to the operating system's cache.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SyncMode {
-    /// Every write is renamed into place before `set` or `delete` returns,
-    /// so it survives a crash of the process; `flush` then syncs every file
-    /// and directory changed since the last flush, so that they survive a
-    /// power failure too. A power failure between flushes may lose recent
-    /// writes, or leave a file that reads back as a corruption error.
+    /// Every write's file is synced and renamed into place before `set`
+    /// or `delete` returns, so it survives a crash of the process; `flush`
+    /// syncs the directories whose names changed since the last flush, so
+    /// that the renames survive a power failure too. After a power failure
+    /// between flushes, each key holds its value from the last flush or a
+    /// later one, always complete.
     #[default]
     OnFlush,
-    /// Every write is synced (file, then directory) before it returns:
-    /// durable against power failure one write at a time, and slow.
+    /// The directory is synced after every write as well: each write is
+    /// durable against power failure when its call returns. One more
+    /// `fsync` per write.
     EveryWrite,
 }
 
@@ -65,10 +67,14 @@ pub struct FsStore {
     /// Which of the 256 fan-out directories exist, so that a write does
     /// not ask the file system every time.
     dirs: [bool; 256],
-    /// Files and directories changed since the last flush, to be synced by
-    /// the next ([`SyncMode::OnFlush`] only).
-    unsynced_files: BTreeSet<PathBuf>,
+    /// Directories whose names changed since the last flush, to be synced
+    /// by the next.
     unsynced_dirs: BTreeSet<PathBuf>,
+    /// A sync that failed. The kernel may have dropped the data it was
+    /// to write, and a second `fsync` can then report success for data
+    /// that is gone, so the store stops accepting writes and flushes:
+    /// reopening it shows what the disk really holds.
+    sync_failure: Option<String>,
     /// Counters for [`KvStore::metrics`]: files read and their bytes.
     reads: AtomicU64,
     bytes_read: AtomicU64,
@@ -83,6 +89,29 @@ enum Probe {
     Absent(Slot),
 }
 // ANCHOR_END: probe
+
+/// The content of the file at `path`, `None` if there is none; an error if
+/// it is longer than `limit`, rather than reading a runaway file whole.
+fn read_at_most(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
+    let file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("opening", path, e)),
+    };
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .context("reading", path)?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::corruption(
+            path,
+            limit,
+            format!("at most {limit} bytes, the longest entry the limits allow"),
+            "a longer file",
+        ));
+    }
+    Ok(Some(bytes))
+}
 
 /// What a walk of the store's directory found.
 struct Listing {
@@ -114,8 +143,8 @@ impl FsStore {
             root: dir.to_path_buf(),
             options,
             dirs: [false; 256],
-            unsynced_files: BTreeSet::new(),
             unsynced_dirs: BTreeSet::new(),
+            sync_failure: None,
             reads: AtomicU64::new(0),
             bytes_read: AtomicU64::new(0),
         };
@@ -166,10 +195,8 @@ impl FsStore {
     /// would otherwise answer for a key it does not hold.
     fn read_slot(&self, slot: Slot) -> Result<Option<Entry>> {
         let path = slot.path(&self.root);
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io("reading", path, e)),
+        let Some(bytes) = read_at_most(&path, content::MAX_FILE_LEN)? else {
+            return Ok(None);
         };
         self.reads.fetch_add(1, Ordering::Relaxed);
         self.bytes_read
@@ -219,14 +246,6 @@ impl FsStore {
         })
     }
 
-    fn exists(path: &Path) -> Result<bool> {
-        match fs::symlink_metadata(path) {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::io("looking for", path, e)),
-        }
-    }
-
     /// Creates `slot`'s fan-out directory unless it is known to exist.
     fn ensure_dir(&mut self, slot: Slot) -> Result<()> {
         let i = (slot.hash >> 56) as usize;
@@ -246,33 +265,44 @@ impl FsStore {
         Ok(())
     }
 
-    /// Records that names in `dir` changed: synced now or at the next flush.
+    /// Records that names in `dir` changed: synced now (every write) or
+    /// by the next flush. Either way a failed sync is remembered.
     fn changed_dir(&mut self, dir: &Path) -> Result<()> {
+        self.unsynced_dirs.insert(dir.to_path_buf());
         if self.sync_each_write() {
-            atomic::sync_dir(dir)
-        } else {
-            self.unsynced_dirs.insert(dir.to_path_buf());
-            Ok(())
-        }
-    }
-
-    /// Records that the file at `path` was written (and renamed into
-    /// place, which changed its directory).
-    fn changed_file(&mut self, path: &Path) -> Result<()> {
-        if !self.sync_each_write() {
-            // `replace` synced both already when syncing every write.
-            self.unsynced_files.insert(path.to_path_buf());
-            self.unsynced_dirs
-                .insert(atomic::parent(path).to_path_buf());
+            self.sync_dirs()?;
         }
         Ok(())
     }
 
+    /// Syncs every directory recorded as changed.
+    fn sync_dirs(&mut self) -> Result<()> {
+        while let Some(dir) = self.unsynced_dirs.pop_first() {
+            if let Err(e) = atomic::sync_dir(&dir) {
+                self.sync_failure = Some(e.to_string());
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// An error if an earlier sync failed (see `sync_failure`).
+    fn check_syncs(&self) -> Result<()> {
+        match &self.sync_failure {
+            None => Ok(()),
+            Some(failure) => Err(Error::InvalidInput(format!(
+                "an earlier sync failed ({failure}); its data may be lost, so the store at {} \
+                 accepts no more writes: reopen it",
+                self.root.display()
+            ))),
+        }
+    }
+
     // ANCHOR: list
     /// Every slot in the store, checked: only names the store writes, no
-    /// gap in any hash's slots. With `remove_temps`, temporary files (a
-    /// write a crash interrupted) are deleted; otherwise they are skipped,
-    /// since they are never data.
+    /// gap in any hash's slots. With `remove_temps`, the store's temporary
+    /// files (a write a crash interrupted) are deleted; otherwise they are
+    /// skipped, since they are never data.
     fn list(&self, remove_temps: bool) -> Result<Listing> {
         let stray = |path: &Path| {
             Error::corruption(
@@ -295,7 +325,17 @@ impl FsStore {
                 return Err(stray(path));
             };
             let is_file = entry.file_type().is_file();
-            if is_file && name.ends_with(TEMP_SUFFIX) {
+            let dir = atomic::parent(path).file_name().and_then(|d| d.to_str());
+            // Only this store's own temporary names: `thesis.tmp` is not ours
+            // to delete.
+            let own_temp = |stem: &str| match entry.depth() {
+                1 => stem == MARKER,
+                _ => dir.and_then(|dir| Slot::parse(dir, stem)).is_some(),
+            };
+            if let Some(stem) = name.strip_suffix(TEMP_SUFFIX).filter(|_| is_file) {
+                if !own_temp(stem) {
+                    return Err(stray(path));
+                }
                 if remove_temps {
                     fs::remove_file(path).context("removing the leftover", path)?;
                 }
@@ -310,7 +350,6 @@ impl FsStore {
                     dirs[usize::from(i)] = true;
                 }
             } else {
-                let dir = atomic::parent(path).file_name().and_then(|d| d.to_str());
                 match dir.and_then(|dir| Slot::parse(dir, name)) {
                     Some(slot) if is_file => slots.push(slot),
                     _ => return Err(stray(path)),
@@ -351,13 +390,14 @@ impl KvStore for FsStore {
     fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         check_key(key)?;
         check_value(value)?;
+        self.check_syncs()?;
         let slot = match self.find(key)? {
             Probe::Found { slot, .. } | Probe::Absent(slot) => slot,
         };
         self.ensure_dir(slot)?;
         let path = slot.path(&self.root);
-        atomic::replace(&path, &content::encode(key, value)?, self.sync_each_write())?;
-        self.changed_file(&path)
+        atomic::replace(&path, &content::encode(key, value)?)?;
+        self.changed_dir(atomic::parent(&path))
     }
     // ANCHOR_END: set
 
@@ -372,31 +412,38 @@ impl KvStore for FsStore {
     // ANCHOR: delete
     fn delete(&mut self, key: &[u8]) -> Result<()> {
         check_key(key)?;
+        self.check_syncs()?;
         let Probe::Found { slot, .. } = self.find(key)? else {
             return Ok(());
         };
         // The hash's last slot moves into the hole with one atomic rename,
-        // so the slots never have a gap, not even after a crash.
+        // so the slots never have a gap, not even after a crash. (Without a
+        // collision, the first slot after this one does not exist.)
         let mut last = slot;
         loop {
             let next = self.next_slot(last)?;
-            if !Self::exists(&next.path(&self.root))? {
-                break;
+            match self.read_slot(next)? {
+                None => break,
+                // A second copy of the key would come back to life once
+                // this one is gone: a wrong value, so an error instead.
+                Some((k, _)) if k == key => {
+                    return Err(Error::corruption(
+                        next.path(&self.root),
+                        0,
+                        "each key in one file only",
+                        format!("the same key as {}", slot.path(&self.root).display()),
+                    ));
+                }
+                Some(_) => last = next,
             }
-            last = next;
         }
         let path = slot.path(&self.root);
         if last == slot {
             fs::remove_file(&path).context("removing", &path)?;
         } else {
             let from = last.path(&self.root);
+            // Its content was synced before it got its first name.
             fs::rename(&from, &path).context("moving a colliding key into place", &from)?;
-            // The moved file may not have been synced yet under its old name.
-            if self.sync_each_write() {
-                atomic::sync_file(&path)?;
-            } else {
-                self.unsynced_files.insert(path.clone());
-            }
         }
         self.changed_dir(atomic::parent(&path))
     }
@@ -444,21 +491,10 @@ impl KvStore for FsStore {
 
     // ANCHOR: flush
     fn flush(&mut self) -> Result<()> {
-        // File contents first, then the directories that name them: a name
-        // that reaches the disk before its content would point at garbage.
-        while let Some(path) = self.unsynced_files.pop_first() {
-            if let Err(e) = atomic::sync_file(&path) {
-                self.unsynced_files.insert(path);
-                return Err(e);
-            }
-        }
-        while let Some(dir) = self.unsynced_dirs.pop_first() {
-            if let Err(e) = atomic::sync_dir(&dir) {
-                self.unsynced_dirs.insert(dir);
-                return Err(e);
-            }
-        }
-        Ok(())
+        // Every file's content was synced before its rename; what is left
+        // is the renames (and removals), which live in the directories.
+        self.check_syncs()?;
+        self.sync_dirs()
     }
     // ANCHOR_END: flush
 

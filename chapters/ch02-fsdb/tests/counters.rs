@@ -39,3 +39,23 @@ fn a_get_reads_one_file_and_a_scan_reads_them_all() {
     assert_eq!(reads(&store).0 - r1, 200 + 10);
     assert_eq!(store.metrics().index_bytes, Some(0));
 }
+
+#[test]
+fn disk_use_is_counted_in_blocks_against_logical_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FsStore::open(dir.path()).unwrap();
+    for i in 0..50u32 {
+        store
+            .set(format!("key-{i:03}").as_bytes(), &[7; 100])
+            .unwrap();
+    }
+    store.delete(b"key-000").unwrap();
+    assert_eq!(store.len().unwrap(), 49);
+    assert_eq!(store.logical_bytes().unwrap(), 49 * (7 + 100));
+    let usage = store.disk_usage().unwrap();
+    // 49 entry files and the marker; each entry file holds its JSON.
+    assert_eq!(usage.files, 50);
+    assert!(usage.file_bytes > 49 * 107, "{usage:?}");
+    assert!(usage.dirs >= 1 && usage.dirs <= 49, "{usage:?}");
+    assert_eq!(usage.allocated_bytes % 512, 0, "{usage:?}");
+}

@@ -51,10 +51,10 @@ fn a_crash_between_temp_write_and_rename_keeps_the_old_value() {
     // temporary file (here only half of it) and before the rename: for an
     // existing key, and for a key that was never stored.
     let path = path_of(dir.path(), b"k");
-    atomic::write_file(&atomic::temp_path(&path), b"[\"ne", false).unwrap();
+    atomic::write_file(&atomic::temp_path(&path), b"[\"ne").unwrap();
     let new_path = path_of(dir.path(), b"new");
     fs::create_dir_all(new_path.parent().unwrap()).unwrap();
-    atomic::write_file(&atomic::temp_path(&new_path), b"[\"v\",\"new\"]", false).unwrap();
+    atomic::write_file(&atomic::temp_path(&new_path), b"[\"v\",\"new\"]").unwrap();
     store.simulate_crash();
 
     let store = FsStore::open(dir.path()).unwrap();
@@ -106,7 +106,7 @@ fn a_file_under_another_keys_name_is_not_read_as_that_key() {
 fn the_same_key_in_two_files_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = FsStore::open(dir.path()).unwrap();
-    store.set(b"a", b"1").unwrap();
+    store.set(b"a", b"old").unwrap();
     let first = path_of(dir.path(), b"a");
     let second = Slot {
         hash: key_hash(b"a", 64),
@@ -115,6 +115,63 @@ fn the_same_key_in_two_files_is_an_error() {
     .path(dir.path());
     fs::copy(&first, &second).unwrap();
     assert_corruption(scan_all(&store), &second);
+    // A delete would bring the stale copy back to life: refused.
+    store.set(b"a", b"new").unwrap();
+    assert_corruption(store.delete(b"a"), &second);
+    assert_eq!(store.get(b"a").unwrap(), Some(b"new".to_vec()));
+}
+
+#[test]
+fn a_damaged_slot_in_a_collision_chain_is_an_error_for_the_keys_behind_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = ch02_fsdb::Options {
+        hash_bits: 0,
+        ..Default::default()
+    };
+    let mut store = FsStore::open_with(dir.path(), options).unwrap();
+    for key in [b"a", b"b", b"c"] {
+        store.set(key, key).unwrap();
+    }
+    let middle = Slot { hash: 0, index: 1 }.path(dir.path());
+    fs::write(&middle, b"[\"b\"").unwrap();
+    assert_eq!(store.get(b"a").unwrap(), Some(b"a".to_vec()));
+    assert_corruption(store.get(b"c"), &middle);
+    assert_corruption(store.get(b"absent"), &middle);
+}
+
+#[test]
+fn oversized_entries_read_back_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FsStore::open(dir.path()).unwrap();
+    store.set(b"k", b"v").unwrap();
+    let path = path_of(dir.path(), b"k");
+    // A value past the contract's limit, as a hand edit could make it.
+    let big = "x".repeat(ch00_contract::MAX_VALUE_LEN + 1);
+    fs::write(&path, format!("[\"{big}\",\"k\"]")).unwrap();
+    assert_corruption(store.get(b"k"), &path);
+    // A file longer than any entry can be is refused before it is parsed.
+    let huge = vec![b' '; ch02_fsdb::content::MAX_FILE_LEN as usize + 1];
+    fs::write(&path, huge).unwrap();
+    assert_corruption(store.get(b"k"), &path);
+}
+
+#[test]
+fn temporary_files_that_are_not_the_stores_are_not_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("thesis.tmp"), b"precious").unwrap();
+    assert!(FsStore::open(dir.path()).is_err());
+    assert!(dir.path().join("thesis.tmp").exists());
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FsStore::open(dir.path()).unwrap();
+    store.set(b"k", b"v").unwrap();
+    drop(store);
+    let fan_out = path_of(dir.path(), b"k").parent().unwrap().to_path_buf();
+    let foreign = fan_out.join("draft.tmp");
+    fs::write(&foreign, b"precious").unwrap();
+    let result = FsStore::open(dir.path());
+    assert!(matches!(&result, Err(Error::Corruption { path, .. }) if *path == foreign));
+    assert!(foreign.exists());
 }
 
 /// Where a test puts a file or directory the store did not write.
