@@ -356,6 +356,7 @@ impl Report {
         let mut header = vec!["workload".to_string()];
         header.extend(sizes.iter().map(|n| format!("N={} ops/s", count(*n))));
         header.push(format!("reads/op (bytes) at N={}", count(largest)));
+        header.push(format!("written/op at N={}", count(largest)));
         header.push("growth slope".to_string());
         let mut rows = Vec::new();
         for w in self.workloads() {
@@ -373,7 +374,13 @@ impl Report {
                         .map_or("—".to_string(), |m| si(m.ops_per_sec())),
                 );
             }
-            row.push(reads_cell(self.find(subject, w, largest)));
+            let at_largest = self.find(subject, w, largest);
+            row.push(reads_cell(at_largest));
+            row.push(
+                at_largest
+                    .and_then(|m| m.bytes_written_per_op)
+                    .map_or("—".to_string(), |b| bytes(b.round() as u64)),
+            );
             row.push(
                 self.slope(subject, w)
                     .map_or("—".to_string(), |k| format!("{k:+.2}")),

@@ -35,6 +35,10 @@ pub struct Measurement {
     pub reads_per_op: Option<f64>,
     /// Bytes read per operation, where the subject counts them.
     pub bytes_read_per_op: Option<f64>,
+    /// Bytes written to files per operation, where the subject counts them
+    /// (absent from results written before it was measured).
+    #[serde(default)]
+    pub bytes_written_per_op: Option<f64>,
 }
 
 impl Measurement {
@@ -215,6 +219,7 @@ fn measurement(
         seconds,
         reads_per_op: per_op(before.reads, after.reads, ops),
         bytes_read_per_op: per_op(before.bytes_read, after.bytes_read, ops),
+        bytes_written_per_op: per_op(before.bytes_written, after.bytes_written, ops),
     }
 }
 
@@ -284,24 +289,31 @@ pub fn run_subject(
         step(w);
         let data = pairs(order, 0, b.value_len);
         let mut seconds = Vec::new();
+        let mut counted = (Metrics::default(), Metrics::default());
         while settings.another(&seconds) {
             // The previous repetition's store is closed before this one runs.
             kept = None;
             let dir = new_dir()?;
             let mut store = subject.open(dir.path())?;
+            let before = store.metrics();
             let baseline = heap::reset_peak();
             let start = Instant::now();
             fill(store.as_mut(), &data)?;
             seconds.push(start.elapsed().as_secs_f64());
+            counted = (before, store.metrics());
             if w == Workload::FillRandom {
                 // The store first: a tuple drops its fields in order, and
                 // the store must close before its directory is removed.
                 kept = Some((store, dir, heap::peak_since(baseline)));
             }
         }
-        let m = Metrics::default();
-        out.measurements
-            .push(measurement(subject, w, n, n, (seconds, m, m)));
+        out.measurements.push(measurement(
+            subject,
+            w,
+            n,
+            n,
+            (seconds, counted.0, counted.1),
+        ));
     }
 
     // Reads first, while the store holds exactly the filled keys; writes
@@ -576,6 +588,7 @@ mod tests {
             seconds: vec![3.0, 1.0, 2.0],
             reads_per_op: None,
             bytes_read_per_op: None,
+            bytes_written_per_op: None,
         };
         assert_eq!(m.median(), 2.0);
         assert_eq!(m.ops_per_sec(), 50.0);

@@ -186,9 +186,10 @@ fn run(args: Args) -> Result<(), String> {
     let mut failures = 0;
     let started = Instant::now();
     // How long each subject took at the previous size, to project the next:
-    // the size, then the seconds of work that grows with N (fills, full
-    // scans, opens, and everything untimed) and of work that does not
-    // (a fixed number of point operations or short scans).
+    // the size, then the seconds of the timed work that grows with N
+    // (fills, full scans, opens) and of everything else (a fixed number of
+    // point operations or short scans, and the untimed work around them,
+    // which is bounded by the same budget).
     let mut took: Vec<Option<(u64, f64, f64)>> = vec![None; chosen.len()];
     for &n in &sizes {
         for (i, subject) in chosen.iter().enumerate() {
@@ -226,13 +227,13 @@ fn run(args: Args) -> Result<(), String> {
             bar.set_position(base + workloads.len() as u64);
             let outcome = match outcome {
                 Ok(outcome) => {
-                    let fixed: f64 = outcome
+                    let growing: f64 = outcome
                         .measurements
                         .iter()
-                        .filter(|m| !m.workload.grows_with_n())
+                        .filter(|m| m.workload.grows_with_n())
                         .map(|m| m.seconds.iter().sum::<f64>())
                         .sum();
-                    took[i] = Some((n, (elapsed - fixed).max(0.0), fixed));
+                    took[i] = Some((n, growing, (elapsed - growing).max(0.0)));
                     outcome
                 }
                 Err(e) => {

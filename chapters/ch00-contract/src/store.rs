@@ -114,6 +114,9 @@ pub struct Metrics {
     pub reads: Option<u64>,
     /// Bytes those read calls returned.
     pub bytes_read: Option<u64>,
+    /// Bytes written to files since the store was opened: against the bytes
+    /// of the writes asked for, this is the store's write amplification.
+    pub bytes_written: Option<u64>,
 }
 // ANCHOR_END: metrics
 

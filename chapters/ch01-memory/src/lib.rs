@@ -34,6 +34,20 @@ impl MemoryStore {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
+
+    /// Every entry in ascending key order, borrowed rather than copied:
+    /// what a later stage that persists this map writes out.
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = (&[u8], &[u8])> + '_ {
+        self.map.iter().map(|(k, v)| (k.as_slice(), v.as_slice()))
+    }
+
+    /// Bytes of keys and values held (not counting the tree's own nodes).
+    pub fn data_bytes(&self) -> u64 {
+        self.map
+            .iter()
+            .map(|(k, v)| (k.len() + v.len()) as u64)
+            .sum()
+    }
 }
 
 // ANCHOR: kv_store

@@ -78,6 +78,8 @@ pub struct FsStore {
     /// Counters for [`KvStore::metrics`]: files read and their bytes.
     reads: AtomicU64,
     bytes_read: AtomicU64,
+    /// Bytes of files written, for [`KvStore::metrics`].
+    bytes_written: u64,
 }
 
 // ANCHOR: probe
@@ -147,6 +149,7 @@ impl FsStore {
             sync_failure: None,
             reads: AtomicU64::new(0),
             bytes_read: AtomicU64::new(0),
+            bytes_written: 0,
         };
         store.dirs = store.list(true)?.dirs;
         Ok(store)
@@ -396,7 +399,9 @@ impl KvStore for FsStore {
         };
         self.ensure_dir(slot)?;
         let path = slot.path(&self.root);
-        atomic::replace(&path, &content::encode(key, value)?)?;
+        let content = content::encode(key, value)?;
+        atomic::replace(&path, &content)?;
+        self.bytes_written += content.len() as u64;
         self.changed_dir(atomic::parent(&path))
     }
     // ANCHOR_END: set
@@ -504,6 +509,7 @@ impl KvStore for FsStore {
             index_bytes: Some(0),
             reads: Some(self.reads.load(Ordering::Relaxed)),
             bytes_read: Some(self.bytes_read.load(Ordering::Relaxed)),
+            bytes_written: Some(self.bytes_written),
         }
     }
 }

@@ -1,0 +1,241 @@
+//! The sorted file: a header, the records in ascending key order, and a
+//! checksum. All integers are little-endian.
+//!
+//! ```text
+//! offset  size  field
+//! 0       4     magic "KVSF"
+//! 4       2     format version (1)
+//! 6       2     reserved, zero
+//! 8       8     record count
+//! 16      ...   records, keys strictly ascending, each:
+//!                 2  key length (u16)
+//!                 4  value length (u32)
+//!                 …  key bytes, then value bytes
+//! end-4   4     CRC-32 (IEEE) of every byte before it
+//! ```
+//!
+//! The record encoding is the part later chapters reuse: chapter 4 writes
+//! the same records and adds an index after them.
+
+use std::path::Path;
+
+use ch00_contract::{Error, MAX_VALUE_LEN, Result, check_key, check_value};
+
+// ANCHOR: constants
+/// The first four bytes of every sorted file.
+pub const MAGIC: [u8; 4] = *b"KVSF";
+/// The version this code writes and the only one it reads.
+pub const VERSION: u16 = 1;
+/// Magic, version, reserved, record count.
+pub const HEADER_LEN: usize = 16;
+/// Key length (u16) and value length (u32) before each record's bytes.
+pub const RECORD_HEADER_LEN: usize = 6;
+/// The CRC-32 at the end.
+pub const CHECKSUM_LEN: usize = 4;
+// ANCHOR_END: constants
+
+// ANCHOR: encode_record
+/// Appends one record, `key_len | value_len | key | value`, to `out`.
+///
+/// Lengths are fixed-width: a `u16` is exactly enough for the contract's
+/// longest key and a `u32` for its longest value. A varint would save a few
+/// bytes per record for short keys and values, at the price of a decoder
+/// that must find where each length ends.
+pub fn encode_record(out: &mut Vec<u8>, key: &[u8], value: &[u8]) -> Result<()> {
+    check_key(key)?;
+    check_value(value)?;
+    // Both conversions hold after the checks; `try_from` keeps it provable.
+    let key_len = u16::try_from(key.len()).map_err(|_| too_long("key", key.len()))?;
+    let value_len = u32::try_from(value.len()).map_err(|_| too_long("value", value.len()))?;
+    out.extend_from_slice(&key_len.to_le_bytes());
+    out.extend_from_slice(&value_len.to_le_bytes());
+    out.extend_from_slice(key);
+    out.extend_from_slice(value);
+    Ok(())
+}
+// ANCHOR_END: encode_record
+
+fn too_long(what: &str, len: usize) -> Error {
+    Error::InvalidInput(format!(
+        "a {what} of {len} bytes does not fit its length field"
+    ))
+}
+
+// ANCHOR: encode
+/// The whole file for `entries`, which must come in strictly ascending key
+/// order (a `BTreeMap`'s order).
+pub fn encode<'a>(entries: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])>) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&(entries.len() as u64).to_le_bytes());
+    let mut previous: Option<&[u8]> = None;
+    for (key, value) in entries {
+        if previous.is_some_and(|p| p >= key) {
+            return Err(Error::InvalidInput(
+                "entries to encode must be in strictly ascending key order".into(),
+            ));
+        }
+        encode_record(&mut out, key, value)?;
+        previous = Some(key);
+    }
+    let checksum = crc32fast::hash(&out);
+    out.extend_from_slice(&checksum.to_le_bytes());
+    Ok(out)
+}
+// ANCHOR_END: encode
+
+/// `N` bytes at `at` in `buf`, whose first byte is at `base` in the file
+/// `path`; an error saying what was expected there if the buffer ends first.
+fn take<const N: usize>(
+    path: &Path,
+    buf: &[u8],
+    at: usize,
+    base: u64,
+    what: &str,
+) -> Result<[u8; N]> {
+    at.checked_add(N)
+        .and_then(|end| buf.get(at..end))
+        .and_then(|bytes| <[u8; N]>::try_from(bytes).ok())
+        .ok_or_else(|| {
+            Error::corruption(
+                path,
+                base + at as u64,
+                format!("{what} ({N} bytes)"),
+                format!(
+                    "the end of the data after {} bytes",
+                    buf.len().saturating_sub(at)
+                ),
+            )
+        })
+}
+
+// ANCHOR: decode_record
+/// One record read from a buffer: borrowed key and value, and where the
+/// next record starts.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// The key's bytes.
+    pub key: &'a [u8],
+    /// The value's bytes.
+    pub value: &'a [u8],
+    /// Offset in the buffer just past this record.
+    pub end: usize,
+}
+
+/// Decodes the record at `at` in `buf`. `buf` starts at byte `base` of the
+/// file `path`, so that errors give the offset in the file.
+pub fn decode_record<'a>(path: &Path, buf: &'a [u8], at: usize, base: u64) -> Result<Record<'a>> {
+    let key_len = u16::from_le_bytes(take(path, buf, at, base, "a key length")?) as usize;
+    let value_len = u32::from_le_bytes(take(path, buf, at + 2, base, "a value length")?) as usize;
+    if value_len > MAX_VALUE_LEN {
+        return Err(Error::corruption(
+            path,
+            base + at as u64 + 2,
+            format!("a value length of at most {MAX_VALUE_LEN}"),
+            format!("{value_len}"),
+        ));
+    }
+    let key_start = at + RECORD_HEADER_LEN;
+    let value_start = key_start + key_len;
+    let end = value_start + value_len;
+    let (Some(key), Some(value)) = (buf.get(key_start..value_start), buf.get(value_start..end))
+    else {
+        return Err(Error::corruption(
+            path,
+            base + at as u64,
+            format!(
+                "a record of {} bytes",
+                RECORD_HEADER_LEN + key_len + value_len
+            ),
+            format!(
+                "the end of the data after {} bytes",
+                buf.len().saturating_sub(at)
+            ),
+        ));
+    };
+    Ok(Record { key, value, end })
+}
+// ANCHOR_END: decode_record
+
+// ANCHOR: decode
+/// Every record of a whole file, checked: magic, version, lengths, key
+/// order, that the records end where the checksum starts, and the checksum.
+/// `visit` is called with each record in order; nothing is returned for a
+/// damaged file but the error.
+pub fn decode(path: &Path, bytes: &[u8], mut visit: impl FnMut(&[u8], &[u8])) -> Result<u64> {
+    if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
+        return Err(Error::corruption(
+            path,
+            0,
+            format!(
+                "a header and a checksum, at least {} bytes",
+                HEADER_LEN + CHECKSUM_LEN
+            ),
+            format!("a file of {} bytes", bytes.len()),
+        ));
+    }
+    let magic: [u8; 4] = take(path, bytes, 0, 0, "the magic number")?;
+    if magic != MAGIC {
+        return Err(Error::corruption(
+            path,
+            0,
+            format!("the magic number {:?}", String::from_utf8_lossy(&MAGIC)),
+            format!("{magic:02x?}"),
+        ));
+    }
+    let version = u16::from_le_bytes(take(path, bytes, 4, 0, "a version")?);
+    if version != VERSION {
+        return Err(Error::corruption(
+            path,
+            4,
+            format!("format version {VERSION}"),
+            format!("version {version}"),
+        ));
+    }
+    let count = u64::from_le_bytes(take(path, bytes, 8, 0, "a record count")?);
+    let records_end = bytes.len() - CHECKSUM_LEN;
+    let data = &bytes[..records_end];
+    let mut at = HEADER_LEN;
+    let mut previous: Option<&[u8]> = None;
+    let mut decoded = Vec::new();
+    for _ in 0..count {
+        let record = decode_record(path, data, at, 0)?;
+        if previous.is_some_and(|p| p >= record.key) {
+            return Err(Error::corruption(
+                path,
+                at as u64,
+                "keys in strictly ascending order",
+                "a key not greater than the one before it",
+            ));
+        }
+        previous = Some(record.key);
+        decoded.push((record.key, record.value));
+        at = record.end;
+    }
+    if at != records_end {
+        return Err(Error::corruption(
+            path,
+            at as u64,
+            format!("the checksum right after record {count}"),
+            format!("{} more bytes", records_end - at),
+        ));
+    }
+    let stored = u32::from_le_bytes(take(path, bytes, records_end, 0, "the checksum")?);
+    let computed = crc32fast::hash(data);
+    if stored != computed {
+        return Err(Error::corruption(
+            path,
+            records_end as u64,
+            format!("checksum {computed:08x}, computed over the bytes before it"),
+            format!("{stored:08x}: the file is damaged"),
+        ));
+    }
+    // Only a file that checked out in full reaches the caller.
+    for (key, value) in decoded {
+        visit(key, value);
+    }
+    Ok(count)
+}
+// ANCHOR_END: decode

@@ -1,0 +1,150 @@
+//! The store: chapter 1's sorted map, saved whole to one file on flush and
+//! loaded whole at open.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use ch00_contract::{Durability, Error, KeyRange, KvStore, Metrics, Result, Scan, Stage};
+use ch01_memory::MemoryStore;
+use ch02_fsdb::atomic;
+
+use crate::format;
+
+/// The one data file in the store's directory.
+pub const FILE_NAME: &str = "data.kvsf";
+
+// ANCHOR: store
+/// A sorted map in memory, persisted as one sorted file.
+#[derive(Debug)]
+pub struct SortedFileStore {
+    path: PathBuf,
+    /// All the data: chapter 1's store, unchanged.
+    memory: MemoryStore,
+    /// Whether the map differs from the file.
+    dirty: bool,
+    /// Bytes read at open and written by flushes, for the metrics.
+    bytes_read: u64,
+    bytes_written: u64,
+}
+// ANCHOR_END: store
+
+impl SortedFileStore {
+    // ANCHOR: open
+    /// Opens the store in `dir`: reads the data file whole, checks it, and
+    /// loads every record into memory. A missing file is an empty store.
+    pub fn open(dir: &Path) -> Result<SortedFileStore> {
+        let path = dir.join(FILE_NAME);
+        // A flush that a crash interrupted left its temporary file; the
+        // previous complete file is still in place.
+        let temp = atomic::temp_path(&path);
+        match fs::remove_file(&temp) {
+            Err(e) if e.kind() != ErrorKind::NotFound => {
+                return Err(Error::io("removing the leftover", temp, e));
+            }
+            _ => {}
+        }
+        let mut memory = MemoryStore::new();
+        // No file is an empty store; an empty file is a damaged one.
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io("reading", path, e)),
+        };
+        if let Some(bytes) = &bytes {
+            let mut failed = None;
+            format::decode(&path, bytes, |key, value| {
+                // Cannot fail: `decode` checked both lengths already.
+                if let Err(e) = memory.set(key, value) {
+                    failed.get_or_insert(e);
+                }
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+        }
+        Ok(SortedFileStore {
+            path,
+            memory,
+            dirty: false,
+            bytes_read: bytes.map_or(0, |b| b.len() as u64),
+            bytes_written: 0,
+        })
+    }
+    // ANCHOR_END: open
+
+    /// The number of keys.
+    pub fn len(&self) -> usize {
+        self.memory.len()
+    }
+
+    /// Whether the store holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.memory.is_empty()
+    }
+
+    /// The data file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl KvStore for SortedFileStore {
+    // ANCHOR: kv_store
+    fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.memory.set(key, value)?;
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.memory.get(key)
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<()> {
+        self.memory.delete(key)?;
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn scan(&self, range: KeyRange) -> Result<Scan<'_>> {
+        self.memory.scan(range)
+    }
+    // ANCHOR_END: kv_store
+
+    // ANCHOR: flush
+    fn flush(&mut self) -> Result<()> {
+        if !self.dirty {
+            return Ok(());
+        }
+        // The whole map, every time: one changed key rewrites the file.
+        let bytes = format::encode(self.memory.entries())?;
+        // Beside the old file, synced, renamed over it, directory synced:
+        // a crash at any point leaves the old file or the new one.
+        atomic::replace_durably(&self.path, &bytes)?;
+        self.bytes_written += bytes.len() as u64;
+        self.dirty = false;
+        Ok(())
+    }
+    // ANCHOR_END: flush
+
+    fn metrics(&self) -> Metrics {
+        Metrics {
+            // Everything is in memory: the keys and values are the index.
+            index_bytes: Some(self.memory.data_bytes()),
+            reads: Some(u64::from(self.bytes_read > 0)),
+            bytes_read: Some(self.bytes_read),
+            bytes_written: Some(self.bytes_written),
+        }
+    }
+}
+
+impl Stage for SortedFileStore {
+    const NAME: &'static str = "ch03-sorted-file";
+    // Writes since the last flush live only in memory.
+    const DURABILITY: Durability = Durability::OnFlush;
+
+    fn open(dir: &Path) -> Result<Self> {
+        SortedFileStore::open(dir)
+    }
+}

@@ -1,0 +1,142 @@
+//! A damaged file is an error naming the problem, never a panic and never
+//! a partial load: truncation at every length, every single flipped byte,
+//! a wrong magic number, an unknown version, and random damage.
+
+// Test helpers outside `#[test]` functions unwrap too.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::Path;
+
+use ch00_contract::{Error, KeyRange, KvStore};
+use ch03_sorted_file::{FILE_NAME, SortedFileStore, format};
+use proptest::prelude::*;
+
+/// A store of three keys, flushed; returns the file's bytes.
+fn small_store(dir: &Path) -> Vec<u8> {
+    let mut store = SortedFileStore::open(dir).unwrap();
+    store.set(b"apple", b"red").unwrap();
+    store.set(b"banana", b"").unwrap();
+    store.set(b"cherry\xff", b"dark red").unwrap();
+    store.flush().unwrap();
+    fs::read(dir.join(FILE_NAME)).unwrap()
+}
+
+/// Opens the store after writing `bytes` as its file; the entries if the
+/// open succeeds.
+fn open_with(dir: &Path, bytes: &[u8]) -> ch00_contract::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    fs::write(dir.join(FILE_NAME), bytes).unwrap();
+    let store = SortedFileStore::open(dir)?;
+    store.scan(KeyRange::all())?.collect()
+}
+
+fn expect_corruption(result: ch00_contract::Result<Vec<(Vec<u8>, Vec<u8>)>>, what: &str) -> Error {
+    match result {
+        Err(e @ Error::Corruption { .. }) => {
+            assert!(e.to_string().contains(FILE_NAME), "{what}: {e}");
+            e
+        }
+        other => panic!("{what}: expected a corruption error, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_truncation_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = small_store(dir.path());
+    for len in 0..good.len() {
+        expect_corruption(open_with(dir.path(), &good[..len]), &format!("{len} bytes"));
+    }
+    assert_eq!(open_with(dir.path(), &good).unwrap().len(), 3);
+}
+
+#[test]
+fn every_flipped_byte_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = small_store(dir.path());
+    for at in 0..good.len() {
+        for bit in [0x01, 0x80] {
+            let mut bad = good.clone();
+            bad[at] ^= bit;
+            expect_corruption(
+                open_with(dir.path(), &bad),
+                &format!("byte {at} ^ {bit:#x}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn each_problem_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = small_store(dir.path());
+    let with = |at: usize, bytes: &[u8]| {
+        let mut bad = good.clone();
+        bad[at..at + bytes.len()].copy_from_slice(bytes);
+        bad
+    };
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (with(0, b"KVSX"), "magic number"),
+        (with(4, &2u16.to_le_bytes()), "format version 1"),
+        (with(8, &4u64.to_le_bytes()), "key length"),
+        (
+            with(8, &2u64.to_le_bytes()),
+            "checksum right after record 2",
+        ),
+        (good[..good.len() - 1].to_vec(), "end of the data"),
+        (
+            with(good.len() - 1, &[good[good.len() - 1] ^ 1]),
+            "the file is damaged",
+        ),
+        ([&good[..], b"extra"].concat(), "more bytes"),
+        (Vec::new(), "at least 20 bytes"),
+    ];
+    for (bytes, mentions) in cases {
+        let err = expect_corruption(open_with(dir.path(), &bytes), mentions);
+        assert!(err.to_string().contains(mentions), "{mentions}: {err}");
+    }
+}
+
+#[test]
+fn keys_out_of_order_are_an_error_even_with_a_valid_checksum() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&format::MAGIC);
+    bytes.extend_from_slice(&format::VERSION.to_le_bytes());
+    bytes.extend_from_slice(&[0, 0]);
+    bytes.extend_from_slice(&2u64.to_le_bytes());
+    format::encode_record(&mut bytes, b"b", b"1").unwrap();
+    format::encode_record(&mut bytes, b"a", b"2").unwrap();
+    let crc = crc32fast::hash(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    let err = expect_corruption(open_with(dir.path(), &bytes), "order");
+    assert!(err.to_string().contains("ascending"), "{err}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Random damage anywhere in a real file: the open returns the original
+    /// data or an error, never something else.
+    #[test]
+    fn random_damage_is_detected(
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 1..6),
+        cut in proptest::option::of(any::<prop::sample::Index>()),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let good = small_store(dir.path());
+        let original = open_with(dir.path(), &good).unwrap();
+        let mut bad = good.clone();
+        for (at, mask) in flips {
+            let i = at.index(bad.len());
+            bad[i] ^= mask;
+        }
+        if let Some(cut) = cut {
+            bad.truncate(cut.index(bad.len()));
+        }
+        match open_with(dir.path(), &bad) {
+            Ok(entries) => prop_assert_eq!(entries, original),
+            Err(e) => prop_assert!(e.is_corruption(), "{}", e),
+        }
+    }
+}
