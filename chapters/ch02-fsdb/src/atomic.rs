@@ -20,7 +20,7 @@
 //! renames together. Chapter 3 reuses these functions for its data file.
 
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use ch00_contract::{IoContext, Result};
@@ -37,30 +37,61 @@ pub fn temp_path(path: &Path) -> PathBuf {
 }
 
 // ANCHOR: write_new
-/// Creates (or truncates) `path`, writes `bytes` to it and syncs it: the
-/// bytes are on the disk when this returns.
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = File::create(path).context("creating", path)?;
-    file.write_all(bytes).context("writing", path)?;
+/// The writer a new file's content goes through: buffered, so that a file
+/// written in many small pieces costs few system calls.
+pub type FileWriter = BufWriter<File>;
+
+/// Creates (or truncates) `path`, lets `fill` write its content, and syncs
+/// it: the content is on the disk when this returns.
+pub fn write_file_with(
+    path: &Path,
+    fill: impl FnOnce(&mut FileWriter) -> Result<()>,
+) -> Result<()> {
+    let mut out = BufWriter::new(File::create(path).context("creating", path)?);
+    fill(&mut out)?;
+    let file = out
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .context("writing", path)?;
     file.sync_all().context("syncing", path)
+}
+
+/// [`write_file_with`] for content already in memory.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_file_with(path, |out| out.write_all(bytes).context("writing", path))
 }
 // ANCHOR_END: write_new
 
 // ANCHOR: replace
-/// Replaces `path` with a file holding `bytes`, atomically: a crash of the
-/// process or a power failure at any point leaves either the old file (and
-/// perhaps a stray `.tmp` file beside it) or the new one, never a mixture.
-/// Which of the two a power failure leaves depends on whether the rename
-/// reached the disk: sync the directory (or call [`replace_durably`]) to
-/// make it the new one for certain.
-pub fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Replaces `path` with a file whose content `fill` writes, atomically: a
+/// crash of the process or a power failure at any point leaves either the
+/// old file (and perhaps a stray `.tmp` file beside it) or the new one,
+/// never a mixture. Which of the two a power failure leaves depends on
+/// whether the rename reached the disk: sync the directory (or call
+/// [`replace_durably_with`]) to make it the new one for certain.
+pub fn replace_with(path: &Path, fill: impl FnOnce(&mut FileWriter) -> Result<()>) -> Result<()> {
     let temp = temp_path(path);
-    write_file(&temp, bytes)?;
+    write_file_with(&temp, fill)?;
     fs::rename(&temp, path).context("renaming into place", &temp)
 }
 
-/// [`replace`], then the directory synced: when this returns, the new file
-/// is the one a power failure leaves.
+/// [`replace_with`], then the directory synced: when this returns, the new
+/// file is the one a power failure leaves.
+pub fn replace_durably_with(
+    path: &Path,
+    fill: impl FnOnce(&mut FileWriter) -> Result<()>,
+) -> Result<()> {
+    replace_with(path, fill)?;
+    sync_dir(parent(path))
+}
+
+/// [`replace_with`] for content already in memory.
+pub fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
+    let temp = temp_path(path);
+    replace_with(path, |out| out.write_all(bytes).context("writing", &temp))
+}
+
+/// [`replace_durably_with`] for content already in memory.
 pub fn replace_durably(path: &Path, bytes: &[u8]) -> Result<()> {
     replace(path, bytes)?;
     sync_dir(parent(path))

@@ -17,9 +17,10 @@
 //! The record encoding is the part later chapters reuse: chapter 4 writes
 //! the same records and adds an index after them.
 
+use std::io::Write;
 use std::path::Path;
 
-use ch00_contract::{Error, MAX_VALUE_LEN, Result, check_key, check_value};
+use ch00_contract::{Error, IoContext, MAX_VALUE_LEN, Result, check_key, check_value};
 
 // ANCHOR: constants
 /// The first four bytes of every sorted file.
@@ -35,25 +36,35 @@ pub const CHECKSUM_LEN: usize = 4;
 // ANCHOR_END: constants
 
 // ANCHOR: encode_record
-/// Appends one record, `key_len | value_len | key | value`, to `out`.
+/// Writes one record, `key_len | value_len | key | value`, to `out`, and
+/// returns its length in bytes. `path` names the file in errors.
 ///
 /// Lengths are fixed-width: a `u16` is exactly enough for the contract's
 /// longest key and a `u32` for its longest value. A varint would save a few
 /// bytes per record for short keys and values, at the price of a decoder
 /// that must find where each length ends.
-pub fn encode_record(out: &mut Vec<u8>, key: &[u8], value: &[u8]) -> Result<()> {
+pub fn write_record(path: &Path, out: &mut impl Write, key: &[u8], value: &[u8]) -> Result<u64> {
     check_key(key)?;
     check_value(value)?;
     // Both conversions hold after the checks; `try_from` keeps it provable.
     let key_len = u16::try_from(key.len()).map_err(|_| too_long("key", key.len()))?;
     let value_len = u32::try_from(value.len()).map_err(|_| too_long("value", value.len()))?;
-    out.extend_from_slice(&key_len.to_le_bytes());
-    out.extend_from_slice(&value_len.to_le_bytes());
-    out.extend_from_slice(key);
-    out.extend_from_slice(value);
-    Ok(())
+    for part in [
+        &key_len.to_le_bytes()[..],
+        &value_len.to_le_bytes(),
+        key,
+        value,
+    ] {
+        out.write_all(part).context("writing", path)?;
+    }
+    Ok((RECORD_HEADER_LEN + key.len() + value.len()) as u64)
 }
 // ANCHOR_END: encode_record
+
+/// [`write_record`] into memory.
+pub fn encode_record(out: &mut Vec<u8>, key: &[u8], value: &[u8]) -> Result<()> {
+    write_record(Path::new("(memory)"), out, key, value).map(|_| ())
+}
 
 fn too_long(what: &str, len: usize) -> Error {
     Error::InvalidInput(format!(
@@ -61,30 +72,76 @@ fn too_long(what: &str, len: usize) -> Error {
     ))
 }
 
+/// A writer that passes bytes on and keeps their CRC-32, so that the
+/// checksum is computed as the file streams out.
+struct Checksummed<'a, W: Write> {
+    out: &'a mut W,
+    crc: crc32fast::Hasher,
+}
+
+impl<W: Write> Write for Checksummed<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.crc.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
 // ANCHOR: encode
-/// The whole file for `entries`, which must come in strictly ascending key
-/// order (a `BTreeMap`'s order).
-pub fn encode<'a>(entries: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])>) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out.extend_from_slice(&(entries.len() as u64).to_le_bytes());
+/// Writes the whole file for `entries`, which must come in strictly
+/// ascending key order (a `BTreeMap`'s order), to `out`, one record at a
+/// time: the file is never built in memory. Returns its length in bytes.
+pub fn write<'a>(
+    path: &Path,
+    out: &mut impl Write,
+    entries: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])>,
+) -> Result<u64> {
+    let count = entries.len() as u64;
+    let mut sink = Checksummed {
+        out,
+        crc: crc32fast::Hasher::new(),
+    };
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    header.extend_from_slice(&MAGIC);
+    header.extend_from_slice(&VERSION.to_le_bytes());
+    header.extend_from_slice(&0u16.to_le_bytes());
+    header.extend_from_slice(&count.to_le_bytes());
+    sink.write_all(&header).context("writing", path)?;
+    let (mut len, mut records) = (HEADER_LEN as u64, 0);
     let mut previous: Option<&[u8]> = None;
     for (key, value) in entries {
         if previous.is_some_and(|p| p >= key) {
             return Err(Error::InvalidInput(
-                "entries to encode must be in strictly ascending key order".into(),
+                "entries to write must be in strictly ascending key order".into(),
             ));
         }
-        encode_record(&mut out, key, value)?;
+        len += write_record(path, &mut sink, key, value)?;
+        records += 1;
         previous = Some(key);
     }
-    let checksum = crc32fast::hash(&out);
-    out.extend_from_slice(&checksum.to_le_bytes());
-    Ok(out)
+    if records != count {
+        return Err(Error::InvalidInput(format!(
+            "the header promised {count} records and {records} came"
+        )));
+    }
+    let checksum = sink.crc.finalize();
+    sink.out
+        .write_all(&checksum.to_le_bytes())
+        .context("writing", path)?;
+    Ok(len + CHECKSUM_LEN as u64)
 }
 // ANCHOR_END: encode
+
+/// [`write`] into memory: the whole file as bytes.
+pub fn encode<'a>(entries: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])>) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    write(Path::new("(memory)"), &mut out, entries)?;
+    Ok(out)
+}
 
 /// `N` bytes at `at` in `buf`, whose first byte is at `base` in the file
 /// `path`; an error saying what was expected there if the buffer ends first.
@@ -239,3 +296,40 @@ pub fn decode(path: &Path, bytes: &[u8], mut visit: impl FnMut(&[u8], &[u8])) ->
     Ok(count)
 }
 // ANCHOR_END: decode
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_refuses_unsorted_entries_and_decode_reads_what_it_wrote() {
+        let unsorted: Vec<(&[u8], &[u8])> = vec![(b"b", b"1"), (b"a", b"2")];
+        assert!(encode(unsorted.into_iter()).is_err());
+        let sorted: Vec<(&[u8], &[u8])> = vec![(b"", b""), (b"a", b"\xff"), (b"b", b"22")];
+        let bytes = encode(sorted.clone().into_iter()).unwrap();
+        assert_eq!(
+            bytes.len(),
+            HEADER_LEN + 3 * RECORD_HEADER_LEN + 5 + CHECKSUM_LEN
+        );
+        let mut seen = Vec::new();
+        let count = decode(Path::new("x"), &bytes, |k, v| {
+            seen.push((k.to_vec(), v.to_vec()))
+        })
+        .unwrap();
+        assert_eq!(count, 3);
+        let expected: Vec<(Vec<u8>, Vec<u8>)> = sorted
+            .iter()
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn a_record_length_past_the_buffer_is_an_error_at_its_offset() {
+        let mut buf = Vec::new();
+        encode_record(&mut buf, b"key", b"value").unwrap();
+        buf.truncate(buf.len() - 1);
+        let err = decode_record(Path::new("f"), &buf, 0, 100).unwrap_err();
+        assert!(err.to_string().contains("offset 100"), "{err}");
+    }
+}

@@ -118,11 +118,16 @@ impl KvStore for SortedFileStore {
             return Ok(());
         }
         // The whole map, every time: one changed key rewrites the file.
-        let bytes = format::encode(self.memory.entries())?;
+        // It streams from the map to the file, never built in memory.
         // Beside the old file, synced, renamed over it, directory synced:
         // a crash at any point leaves the old file or the new one.
-        atomic::replace_durably(&self.path, &bytes)?;
-        self.bytes_written += bytes.len() as u64;
+        let temp = atomic::temp_path(&self.path);
+        let mut written = 0;
+        atomic::replace_durably_with(&self.path, |out| {
+            written = format::write(&temp, out, self.memory.entries())?;
+            Ok(())
+        })?;
+        self.bytes_written += written;
         self.dirty = false;
         Ok(())
     }
