@@ -318,6 +318,7 @@ impl Report {
             "files",
             "index in memory",
             "peak heap while filling",
+            "peak heap while opening",
         ]
         .map(String::from)
         .to_vec();
@@ -338,6 +339,7 @@ impl Report {
                     f.files.to_string(),
                     f.index_bytes.map_or("—".to_string(), bytes),
                     f.peak_heap_bytes.map_or("—".to_string(), bytes),
+                    f.open_heap_bytes.map_or("—".to_string(), bytes),
                 ]);
             }
         }
@@ -491,7 +493,8 @@ impl Report {
                 out,
                 "Measured after the random fill and its flush. *Logical* is the bytes of keys and \
                  values; *allocated* counts the file system's blocks, which is what the disk \
-                 really gives up.\n"
+                 really gives up. *Peak heap while opening* is measured on the first open of \
+                 `reopen`: what the open store holds, and what it needed on the way.\n"
             );
             out.push_str(&self.space_table().to_markdown());
         }

@@ -92,6 +92,10 @@ pub struct Footprint {
     pub index_bytes: Option<u64>,
     /// Peak heap growth while filling the opened store, if counted.
     pub peak_heap_bytes: Option<u64>,
+    /// Peak heap growth while opening the filled store, if counted (and if
+    /// the subject has anything to reopen).
+    #[serde(default)]
+    pub open_heap_bytes: Option<u64>,
 }
 
 /// A subject and size the harness did not run, and why.
@@ -360,6 +364,7 @@ pub fn run_subject(
         files: usage.files,
         index_bytes: store.metrics().index_bytes,
         peak_heap_bytes,
+        open_heap_bytes: None,
     });
 
     let point_ops = b.point_ops;
@@ -453,14 +458,21 @@ pub fn run_subject(
                 let mut per_rep = 0;
                 let mut seconds = Vec::new();
                 let mut at_open = Metrics::default();
+                let mut open_heap = None;
                 while settings.another(&seconds) {
                     store.flush()?;
                     let (mut elapsed, mut opens) = (0.0, 0);
                     loop {
                         drop(store);
+                        // The heap an open takes (what the open store holds,
+                        // and what it needed on the way), on the first open.
+                        let baseline = open_heap.is_none().then(heap::reset_peak);
                         let start = Instant::now();
                         store = subject.open(dir.path())?;
                         elapsed += start.elapsed().as_secs_f64();
+                        if let Some(baseline) = baseline {
+                            open_heap = Some(heap::peak_since(baseline));
+                        }
                         opens += 1;
                         // A store's counters start at open: what it read to open.
                         at_open = store.metrics();
@@ -480,6 +492,9 @@ pub fn run_subject(
                 let mut m = measurement(subject, w, n, per_rep, (seconds, none, none));
                 m.reads_per_op = at_open.reads.map(|r| r as f64);
                 m.bytes_read_per_op = at_open.bytes_read.map(|b| b as f64);
+                if let Some(f) = out.footprint.as_mut() {
+                    f.open_heap_bytes = open_heap.flatten();
+                }
                 Ok(m)
             }
             Workload::Mixed => {

@@ -189,7 +189,9 @@ fn run(args: Args) -> Result<(), String> {
     // the size, then the seconds of the timed work that grows with N
     // (fills, full scans, opens) and of everything else (a fixed number of
     // point operations or short scans, and the untimed work around them,
-    // which is bounded by the same budget).
+    // mostly bounded by the same budget). It is a projection to skip the
+    // hopeless, not a promise: a stage whose every flush rewrites all its
+    // data (chapter 3) does more work per write as N grows.
     let mut took: Vec<Option<(u64, f64, f64)>> = vec![None; chosen.len()];
     for &n in &sizes {
         for (i, subject) in chosen.iter().enumerate() {

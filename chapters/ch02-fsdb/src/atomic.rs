@@ -87,6 +87,7 @@ pub fn replace_durably_with(
 
 /// [`replace_with`] for content already in memory.
 pub fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
+    // Errors name the file being written, which is the temporary one.
     let temp = temp_path(path);
     replace_with(path, |out| out.write_all(bytes).context("writing", &temp))
 }

@@ -74,9 +74,30 @@ fn too_long(what: &str, len: usize) -> Error {
 
 /// A writer that passes bytes on and keeps their CRC-32, so that the
 /// checksum is computed as the file streams out.
-struct Checksummed<'a, W: Write> {
+pub struct Checksummed<'a, W: Write> {
     out: &'a mut W,
     crc: crc32fast::Hasher,
+}
+
+impl<'a, W: Write> Checksummed<'a, W> {
+    /// Wraps `out`, with the CRC-32 of nothing so far.
+    pub fn new(out: &'a mut W) -> Self {
+        Checksummed {
+            out,
+            crc: crc32fast::Hasher::new(),
+        }
+    }
+
+    /// The CRC-32 of every byte written through so far.
+    pub fn checksum(&self) -> u32 {
+        self.crc.clone().finalize()
+    }
+
+    /// The writer underneath, to write bytes the checksum does not cover
+    /// (such as the checksum itself).
+    pub fn inner(&mut self) -> &mut W {
+        self.out
+    }
 }
 
 impl<W: Write> Write for Checksummed<'_, W> {
@@ -101,16 +122,8 @@ pub fn write<'a>(
     entries: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])>,
 ) -> Result<u64> {
     let count = entries.len() as u64;
-    let mut sink = Checksummed {
-        out,
-        crc: crc32fast::Hasher::new(),
-    };
-    let mut header = Vec::with_capacity(HEADER_LEN);
-    header.extend_from_slice(&MAGIC);
-    header.extend_from_slice(&VERSION.to_le_bytes());
-    header.extend_from_slice(&0u16.to_le_bytes());
-    header.extend_from_slice(&count.to_le_bytes());
-    sink.write_all(&header).context("writing", path)?;
+    let mut sink = Checksummed::new(out);
+    sink.write_all(&header(count)).context("writing", path)?;
     let (mut len, mut records) = (HEADER_LEN as u64, 0);
     let mut previous: Option<&[u8]> = None;
     for (key, value) in entries {
@@ -128,8 +141,8 @@ pub fn write<'a>(
             "the header promised {count} records and {records} came"
         )));
     }
-    let checksum = sink.crc.finalize();
-    sink.out
+    let checksum = sink.checksum();
+    sink.inner()
         .write_all(&checksum.to_le_bytes())
         .context("writing", path)?;
     Ok(len + CHECKSUM_LEN as u64)
@@ -158,7 +171,7 @@ fn take<const N: usize>(
         .ok_or_else(|| {
             Error::corruption(
                 path,
-                base + at as u64,
+                base.saturating_add(at as u64),
                 format!("{what} ({N} bytes)"),
                 format!(
                     "the end of the data after {} bytes",
@@ -184,16 +197,7 @@ pub struct Record<'a> {
 /// Decodes the record at `at` in `buf`. `buf` starts at byte `base` of the
 /// file `path`, so that errors give the offset in the file.
 pub fn decode_record<'a>(path: &Path, buf: &'a [u8], at: usize, base: u64) -> Result<Record<'a>> {
-    let key_len = u16::from_le_bytes(take(path, buf, at, base, "a key length")?) as usize;
-    let value_len = u32::from_le_bytes(take(path, buf, at + 2, base, "a value length")?) as usize;
-    if value_len > MAX_VALUE_LEN {
-        return Err(Error::corruption(
-            path,
-            base + at as u64 + 2,
-            format!("a value length of at most {MAX_VALUE_LEN}"),
-            format!("{value_len}"),
-        ));
-    }
+    let (key_len, value_len) = record_lengths(path, buf, at, base)?;
     let key_start = at + RECORD_HEADER_LEN;
     let value_start = key_start + key_len;
     let end = value_start + value_len;
@@ -201,7 +205,7 @@ pub fn decode_record<'a>(path: &Path, buf: &'a [u8], at: usize, base: u64) -> Re
     else {
         return Err(Error::corruption(
             path,
-            base + at as u64,
+            base.saturating_add(at as u64),
             format!(
                 "a record of {} bytes",
                 RECORD_HEADER_LEN + key_len + value_len
@@ -216,23 +220,34 @@ pub fn decode_record<'a>(path: &Path, buf: &'a [u8], at: usize, base: u64) -> Re
 }
 // ANCHOR_END: decode_record
 
-// ANCHOR: decode
-/// Every record of a whole file, checked: magic, version, lengths, key
-/// order, that the records end where the checksum starts, and the checksum.
-/// `visit` is called with each record in order; nothing is returned for a
-/// damaged file but the error.
-pub fn decode(path: &Path, bytes: &[u8], mut visit: impl FnMut(&[u8], &[u8])) -> Result<u64> {
-    if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
+/// The key and value lengths of the record whose 6-byte length prefix is at
+/// `at` in `buf` (at `base` in the file), checked against the contract's
+/// limits: what a reader that fetches one record from disk needs first, to
+/// know how many more bytes to read.
+pub fn record_lengths(path: &Path, buf: &[u8], at: usize, base: u64) -> Result<(usize, usize)> {
+    let key_len = u16::from_le_bytes(take(path, buf, at, base, "a key length")?) as usize;
+    let value_len = u32::from_le_bytes(take(
+        path,
+        buf,
+        at.saturating_add(2),
+        base,
+        "a value length",
+    )?) as usize;
+    if value_len > MAX_VALUE_LEN {
         return Err(Error::corruption(
             path,
-            0,
-            format!(
-                "a header and a checksum, at least {} bytes",
-                HEADER_LEN + CHECKSUM_LEN
-            ),
-            format!("a file of {} bytes", bytes.len()),
+            base.saturating_add(at as u64).saturating_add(2),
+            format!("a value length of at most {MAX_VALUE_LEN}"),
+            format!("{value_len}"),
         ));
     }
+    Ok((key_len, value_len))
+}
+
+// ANCHOR: header
+/// Checks the header at the start of `bytes` (magic number, version,
+/// reserved bytes) and returns the record count it declares.
+pub fn read_header(path: &Path, bytes: &[u8]) -> Result<u64> {
     let magic: [u8; 4] = take(path, bytes, 0, 0, "the magic number")?;
     if magic != MAGIC {
         return Err(Error::corruption(
@@ -251,7 +266,52 @@ pub fn decode(path: &Path, bytes: &[u8], mut visit: impl FnMut(&[u8], &[u8])) ->
             format!("version {version}"),
         ));
     }
-    let count = u64::from_le_bytes(take(path, bytes, 8, 0, "a record count")?);
+    let reserved = u16::from_le_bytes(take(path, bytes, 6, 0, "reserved bytes")?);
+    if reserved != 0 {
+        return Err(Error::corruption(
+            path,
+            6,
+            "reserved bytes of zero",
+            format!("{reserved:#06x}"),
+        ));
+    }
+    Ok(u64::from_le_bytes(take(
+        path,
+        bytes,
+        8,
+        0,
+        "a record count",
+    )?))
+}
+
+/// The header for a file of `count` records.
+pub fn header(count: u64) -> [u8; HEADER_LEN] {
+    let mut out = [0; HEADER_LEN];
+    out[0..4].copy_from_slice(&MAGIC);
+    out[4..6].copy_from_slice(&VERSION.to_le_bytes());
+    out[8..16].copy_from_slice(&count.to_le_bytes());
+    out
+}
+// ANCHOR_END: header
+
+// ANCHOR: decode
+/// Every record of a whole file, checked: magic, version, lengths, key
+/// order, that the records end where the checksum starts, and the checksum.
+/// `visit` is called with each record in order; nothing is returned for a
+/// damaged file but the error.
+pub fn decode(path: &Path, bytes: &[u8], mut visit: impl FnMut(&[u8], &[u8])) -> Result<u64> {
+    if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
+        return Err(Error::corruption(
+            path,
+            0,
+            format!(
+                "a header and a checksum, at least {} bytes",
+                HEADER_LEN + CHECKSUM_LEN
+            ),
+            format!("a file of {} bytes", bytes.len()),
+        ));
+    }
+    let count = read_header(path, bytes)?;
     let records_end = bytes.len() - CHECKSUM_LEN;
     let data = &bytes[..records_end];
     let mut at = HEADER_LEN;
@@ -275,7 +335,7 @@ pub fn decode(path: &Path, bytes: &[u8], mut visit: impl FnMut(&[u8], &[u8])) ->
         return Err(Error::corruption(
             path,
             at as u64,
-            format!("the checksum right after record {count}"),
+            format!("the checksum right after the last of {count} records"),
             format!("{} more bytes", records_end - at),
         ));
     }

@@ -63,6 +63,10 @@ impl SortedFileStore {
                 return Err(e);
             }
         }
+        // A crash may have come between a flush's rename and its directory
+        // sync: the file this open sees must be the one a power failure
+        // leaves too, since the store is now answering from it.
+        atomic::sync_dir(dir)?;
         Ok(SortedFileStore {
             path,
             memory,
