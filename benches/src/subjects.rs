@@ -141,6 +141,7 @@ pub fn all() -> Vec<Subject> {
         stage::<ch02_fsdb::FsStore>("one JSON file per key, hashed names")
             .up_to(100_000, MANY_FILES),
         stage::<ch03_sorted_file::SortedFileStore>("a sorted map saved whole to one file"),
+        stage::<ch04_footer_index::FooterIndexStore>("sorted records, a full index, a footer"),
         peer::<RawFsStore>("one file per key with plain std::fs: the floor of chapter 2")
             .up_to(100_000, MANY_FILES)
             .without_sync("it never calls fsync: the floor has none of chapter 2's safety"),

@@ -99,6 +99,19 @@ pub fn replace_durably(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 // ANCHOR_END: replace
 
+/// Removes the temporary file a replacement of `path` that a crash (or a
+/// failed write) interrupted may have left; the file at `path` itself is
+/// whole, old or new. No temporary file is not an error.
+pub fn remove_temp(path: &Path) -> Result<()> {
+    let temp = temp_path(path);
+    match fs::remove_file(&temp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(ch00_contract::Error::io("removing the leftover", temp, e))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Makes the names in `dir` (files created, renamed or removed in it)
 /// durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {

@@ -37,13 +37,7 @@ impl SortedFileStore {
         let path = dir.join(FILE_NAME);
         // A flush that a crash interrupted left its temporary file; the
         // previous complete file is still in place.
-        let temp = atomic::temp_path(&path);
-        match fs::remove_file(&temp) {
-            Err(e) if e.kind() != ErrorKind::NotFound => {
-                return Err(Error::io("removing the leftover", temp, e));
-            }
-            _ => {}
-        }
+        atomic::remove_temp(&path)?;
         let mut memory = MemoryStore::new();
         // No file is an empty store; an empty file is a damaged one.
         let bytes = match fs::read(&path) {

@@ -1,0 +1,72 @@
+//! Merging the write buffer with the table: what a read sees, and what a
+//! flush writes.
+
+use std::iter::Peekable;
+
+use ch00_contract::{Entry, Result};
+
+// ANCHOR: merge
+/// The entries of two sorted sources as one sorted sequence: `newer` (the
+/// write buffer, where `None` is a delete not yet flushed) wins over
+/// `older` (the table) on equal keys, and a delete hides the older value
+/// and is then dropped.
+///
+/// Dropping the delete is right here only because `older` is the one and
+/// only table: nothing older than it can hold the key. With several tables
+/// (chapter 6) a delete must be kept until it has met every older one.
+pub struct Merged<'a, N, O>
+where
+    N: Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)>,
+    O: Iterator<Item = Result<Entry>>,
+{
+    newer: Peekable<N>,
+    older: Peekable<O>,
+}
+
+impl<'a, N, O> Merged<'a, N, O>
+where
+    N: Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)>,
+    O: Iterator<Item = Result<Entry>>,
+{
+    /// Merges `newer` over `older`; both must be in ascending key order.
+    pub fn new(newer: N, older: O) -> Self {
+        Merged {
+            newer: newer.peekable(),
+            older: older.peekable(),
+        }
+    }
+}
+
+impl<'a, N, O> Iterator for Merged<'a, N, O>
+where
+    N: Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)>,
+    O: Iterator<Item = Result<Entry>>,
+{
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Result<Entry>> {
+        use std::cmp::Ordering::*;
+        loop {
+            // Which source holds the smallest key; an error from the table
+            // comes out as soon as it is met.
+            let order = match (self.newer.peek(), self.older.peek()) {
+                (None, None) => return None,
+                (Some(_), None) => Less,
+                (None, Some(_)) | (Some(_), Some(Err(_))) => Greater,
+                (Some((new_key, _)), Some(Ok((old_key, _)))) => new_key.as_slice().cmp(old_key),
+            };
+            if order == Greater {
+                return self.older.next();
+            }
+            if order == Equal {
+                // The newer write replaces the table's entry.
+                self.older.next();
+            }
+            if let Some((key, Some(value))) = self.newer.next() {
+                return Some(Ok((key.clone(), value.clone())));
+            }
+            // A delete: nothing to yield for this key.
+        }
+    }
+}
+// ANCHOR_END: merge

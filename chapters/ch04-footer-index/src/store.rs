@@ -1,0 +1,182 @@
+//! The store: a sorted write buffer in memory over one table on disk.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ch00_contract::{
+    Durability, KeyRange, KvStore, Metrics, Result, Scan, Stage, check_key, check_value,
+};
+use ch02_fsdb::atomic;
+
+use crate::format::{TableWriter, file_len};
+use crate::merge::Merged;
+use crate::table::Table;
+
+/// The one table file in the store's directory.
+pub const FILE_NAME: &str = "data.kvfi";
+
+// ANCHOR: store
+/// Writes in a sorted buffer; everything older in one table file.
+#[derive(Debug)]
+pub struct FooterIndexStore {
+    path: PathBuf,
+    /// The table as of the last flush; `None` before the first one.
+    table: Option<Table>,
+    /// Writes since the last flush, in key order. `None` is a delete: the
+    /// key may still be in the table, and the buffer must hide it there.
+    buffer: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Reads made by tables that flushes have since replaced, so that the
+    /// counters run from open.
+    retired_reads: u64,
+    retired_bytes_read: u64,
+    bytes_written: u64,
+}
+// ANCHOR_END: store
+
+impl FooterIndexStore {
+    // ANCHOR: open
+    /// Opens the store in `dir`: the table's footer and index, checked. A
+    /// missing file is an empty store.
+    pub fn open(dir: &Path) -> Result<FooterIndexStore> {
+        let path = dir.join(FILE_NAME);
+        // A flush that a crash interrupted left its temporary file; the
+        // previous complete table is still in place.
+        atomic::remove_temp(&path)?;
+        let table = match path.try_exists() {
+            Ok(false) => None,
+            _ => Some(Table::open(&path)?),
+        };
+        // The table this store answers from must be the one a power failure
+        // leaves: sync the rename a crash may have left unsynced.
+        atomic::sync_dir(dir)?;
+        Ok(FooterIndexStore {
+            path,
+            table,
+            buffer: BTreeMap::new(),
+            retired_reads: 0,
+            retired_bytes_read: 0,
+            bytes_written: 0,
+        })
+    }
+    // ANCHOR_END: open
+
+    /// The table file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes not yet flushed (deletes included).
+    pub fn buffered(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// Records in the table (not counting the buffer).
+    pub fn table_len(&self) -> usize {
+        self.table.as_ref().map_or(0, Table::len)
+    }
+
+    fn merged(&self, range: &KeyRange) -> Scan<'_> {
+        if range.is_empty() {
+            return Box::new(std::iter::empty());
+        }
+        let newer = self.buffer.range::<[u8], _>(range.clone());
+        match &self.table {
+            Some(table) => Box::new(Merged::new(newer, table.scan(range))),
+            None => Box::new(Merged::new(newer, std::iter::empty())),
+        }
+    }
+}
+
+impl KvStore for FooterIndexStore {
+    // ANCHOR: kv_store
+    fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        check_key(key)?;
+        check_value(value)?;
+        self.buffer.insert(key.to_vec(), Some(value.to_vec()));
+        Ok(())
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        check_key(key)?;
+        match self.buffer.get(key) {
+            Some(buffered) => Ok(buffered.clone()),
+            None => match &self.table {
+                Some(table) => table.get(key),
+                None => Ok(None),
+            },
+        }
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<()> {
+        check_key(key)?;
+        // The index is in memory, so whether the table holds the key costs
+        // no read; only then does the delete need remembering.
+        if self.table.as_ref().is_some_and(|t| t.contains(key)) {
+            self.buffer.insert(key.to_vec(), None);
+        } else {
+            self.buffer.remove(key);
+        }
+        Ok(())
+    }
+
+    fn scan(&self, range: KeyRange) -> Result<Scan<'_>> {
+        Ok(self.merged(&range))
+    }
+    // ANCHOR_END: kv_store
+
+    // ANCHOR: flush
+    fn flush(&mut self) -> Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        // The buffer merged over the old table, streamed into a new table
+        // beside it, synced, renamed over it, the directory synced: a crash
+        // at any point leaves the old table or the new one.
+        let temp = atomic::temp_path(&self.path);
+        let mut written = 0;
+        let replaced = atomic::replace_durably_with(&self.path, |out| {
+            let mut writer = TableWriter::new(&temp, out);
+            for entry in self.merged(&KeyRange::all()) {
+                let (key, value) = entry?;
+                writer.add(&key, &value)?;
+            }
+            written = file_len(&writer.finish()?.1);
+            Ok(())
+        });
+        if let Err(e) = replaced {
+            // The old table and the buffer are untouched; the half-written
+            // temporary file is of no use.
+            let _ = std::fs::remove_file(&temp);
+            return Err(e);
+        }
+        let new = Table::open(&self.path)?;
+        if let Some(old) = self.table.replace(new) {
+            self.retired_reads += old.file().reads();
+            self.retired_bytes_read += old.file().bytes_read();
+        }
+        self.buffer.clear();
+        self.bytes_written += written;
+        Ok(())
+    }
+    // ANCHOR_END: flush
+
+    fn metrics(&self) -> Metrics {
+        let file = self.table.as_ref().map(Table::file);
+        Metrics {
+            index_bytes: Some(self.table.as_ref().map_or(0, Table::index_bytes)),
+            reads: Some(self.retired_reads + file.map_or(0, |f| f.reads())),
+            bytes_read: Some(self.retired_bytes_read + file.map_or(0, |f| f.bytes_read())),
+            bytes_written: Some(self.bytes_written),
+        }
+    }
+}
+
+impl Stage for FooterIndexStore {
+    const NAME: &'static str = "ch04-footer-index";
+    // Writes since the last flush live only in the buffer.
+    const DURABILITY: Durability = Durability::OnFlush;
+
+    fn open(dir: &Path) -> Result<Self> {
+        FooterIndexStore::open(dir)
+    }
+}

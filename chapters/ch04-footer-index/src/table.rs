@@ -1,0 +1,202 @@
+//! Reading a table: open reads the footer and the index and nothing else;
+//! a lookup reads one record; a scan reads the records of its range in
+//! large sequential pieces.
+
+use std::path::Path;
+
+use ch00_contract::{Entry as KeyValue, Error, KeyRange, Result};
+use ch03_sorted_file::format::decode_record;
+
+use crate::file::CountingFile;
+use crate::format::{FOOTER_LEN, Footer};
+use crate::index::{Entry, Index};
+
+/// How many bytes of records a scan asks for in one read, at least: large
+/// enough that a long scan costs few system calls, small enough that a
+/// short one does not read much it will not use.
+pub const SCAN_READ_LEN: u64 = 64 * 1024;
+
+// ANCHOR: table
+/// An open table: the file, and its whole index in memory.
+#[derive(Debug)]
+pub struct Table {
+    file: CountingFile,
+    index: Index,
+}
+
+impl Table {
+    /// Opens the table at `path`: one read of the footer at the end of the
+    /// file, one read of the index it points to, both checked. The records
+    /// are not read.
+    pub fn open(path: &Path) -> Result<Table> {
+        let file = CountingFile::open(path)?;
+        if file.len() < FOOTER_LEN as u64 {
+            return Err(Error::corruption(
+                path,
+                0,
+                format!("a table of at least {FOOTER_LEN} bytes (its footer)"),
+                format!("a file of {} bytes", file.len()),
+            ));
+        }
+        let mut tail = [0; FOOTER_LEN];
+        file.read_exact_at(&mut tail, file.len() - FOOTER_LEN as u64)?;
+        let footer = Footer::decode(path, &tail, file.len())?;
+        // The footer's checks bound the index by the file's length, so a
+        // damaged length cannot make this allocate more than the file holds.
+        let mut bytes = vec![0; footer.index_len as usize];
+        if !bytes.is_empty() {
+            file.read_exact_at(&mut bytes, footer.index_offset)?;
+        }
+        let index = Index::decode(path, bytes, &footer)?;
+        Ok(Table { file, index })
+    }
+    // ANCHOR_END: table
+
+    // ANCHOR: get
+    /// The value stored under `key`: a binary search in the index, then one
+    /// read of exactly the record's bytes, checked against the index.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let Some(entry) = self.index.find(key) else {
+            return Ok(None);
+        };
+        let mut record = vec![0; entry.len as usize];
+        self.file.read_exact_at(&mut record, entry.offset)?;
+        let (_, value) = self.check(&entry, &record)?;
+        Ok(Some(value.to_vec()))
+    }
+
+    /// Checks that `bytes` are the record `entry` describes (its checksum,
+    /// its encoding, its key, and that it fills its length exactly), and
+    /// returns its key and value.
+    fn check<'b>(&self, entry: &Entry<'_>, bytes: &'b [u8]) -> Result<(&'b [u8], &'b [u8])> {
+        let path = self.file.path();
+        let computed = crc32fast::hash(bytes);
+        if computed != entry.crc {
+            return Err(Error::corruption(
+                path,
+                entry.offset,
+                format!(
+                    "a record with checksum {:08x}, as the index says",
+                    entry.crc
+                ),
+                format!("checksum {computed:08x}: the record is damaged"),
+            ));
+        }
+        let record = decode_record(path, bytes, 0, entry.offset)?;
+        if record.key != entry.key || record.end != bytes.len() {
+            return Err(Error::corruption(
+                path,
+                entry.offset,
+                format!("the record for the index's key, {} bytes long", bytes.len()),
+                "another record (the index does not match the records)",
+            ));
+        }
+        Ok((record.key, record.value))
+    }
+    // ANCHOR_END: get
+
+    /// Whether the table holds `key`, from the index alone: no read.
+    pub fn contains(&self, key: &[u8]) -> bool {
+        self.index.find(key).is_some()
+    }
+
+    /// The records whose keys lie in `range`, in order, read lazily.
+    pub fn scan(&self, range: &KeyRange) -> TableScan<'_> {
+        let positions = if range.is_empty() {
+            0..0
+        } else {
+            self.index.positions(range)
+        };
+        TableScan {
+            table: self,
+            next: positions.start,
+            end: positions.end,
+            buffer: Vec::new(),
+            buffer_at: 0,
+        }
+    }
+
+    /// The number of records.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether the table holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// The file, with its read counters.
+    pub fn file(&self) -> &CountingFile {
+        &self.file
+    }
+
+    /// Bytes of memory the index holds.
+    pub fn index_bytes(&self) -> u64 {
+        self.index.heap_bytes()
+    }
+}
+
+// ANCHOR: scan
+/// A scan in progress over one table. The index says where the range's
+/// records start and where they stop, so the scan reads only those bytes,
+/// in pieces of about [`SCAN_READ_LEN`], and never the data section whole.
+pub struct TableScan<'a> {
+    table: &'a Table,
+    /// The next entry to yield, and the entry the range stops before.
+    next: usize,
+    end: usize,
+    /// Records read ahead, starting at `buffer_at` in the file.
+    buffer: Vec<u8>,
+    buffer_at: u64,
+}
+
+impl TableScan<'_> {
+    /// The bytes of the record `entry`, reading the next piece of the
+    /// range's records if the buffer does not hold it. A piece always ends
+    /// at a record boundary, so no byte is read twice.
+    fn record(&mut self, entry: &Entry<'_>) -> Result<std::ops::Range<usize>> {
+        let index = &self.table.index;
+        let buffered_end = self.buffer_at + self.buffer.len() as u64;
+        if entry.offset < self.buffer_at || entry.offset + entry.len > buffered_end {
+            // From this record to the first record boundary at least
+            // SCAN_READ_LEN further on, but not past the range.
+            let want = entry.offset.saturating_add(SCAN_READ_LEN);
+            let mut stop = self.next + 1;
+            while stop < self.end && index.offset(stop) < want {
+                stop += 1;
+            }
+            let piece_end = index.offset(stop);
+            self.buffer.resize((piece_end - entry.offset) as usize, 0);
+            self.table
+                .file
+                .read_exact_at(&mut self.buffer, entry.offset)?;
+            self.buffer_at = entry.offset;
+        }
+        let start = (entry.offset - self.buffer_at) as usize;
+        Ok(start..start + entry.len as usize)
+    }
+}
+
+impl Iterator for TableScan<'_> {
+    type Item = Result<KeyValue>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next >= self.end {
+            return None;
+        }
+        let entry = self.table.index.entry(self.next);
+        let result = self.record(&entry).and_then(|bytes| {
+            let (key, value) = self.table.check(&entry, &self.buffer[bytes])?;
+            Ok((key.to_vec(), value.to_vec()))
+        });
+        // After an error the scan ends: the caller has been told.
+        self.next = if result.is_ok() {
+            self.next + 1
+        } else {
+            self.end
+        };
+        Some(result)
+    }
+}
+// ANCHOR_END: scan

@@ -1,0 +1,159 @@
+//! What a crash costs (the writes since the last flush, and nothing else),
+//! and what a flush does: merge the buffer over the table, deletes
+//! included, into one new table.
+
+// Test helpers outside `#[test]` functions unwrap too.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+
+use ch00_contract::{KeyRange, KvStore, Stage};
+use ch02_fsdb::atomic;
+use ch04_footer_index::table::Table;
+use ch04_footer_index::{FILE_NAME, FooterIndexStore};
+
+fn all(store: &FooterIndexStore) -> Vec<(Vec<u8>, Vec<u8>)> {
+    store
+        .scan(KeyRange::all())
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    items
+        .iter()
+        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .collect()
+}
+
+// ANCHOR: crash_test
+#[test]
+fn a_crash_loses_the_unflushed_writes_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FooterIndexStore::open(dir.path()).unwrap();
+    store.set(b"flushed", b"1").unwrap();
+    store.set(b"changed", b"before").unwrap();
+    store.flush().unwrap();
+    store.set(b"unflushed", b"2").unwrap();
+    store.set(b"changed", b"after").unwrap();
+    store.delete(b"flushed").unwrap();
+    store.simulate_crash();
+
+    let store = FooterIndexStore::open(dir.path()).unwrap();
+    assert_eq!(
+        all(&store),
+        pairs(&[("changed", "before"), ("flushed", "1")])
+    );
+}
+// ANCHOR_END: crash_test
+
+// ANCHOR: delete_test
+#[test]
+fn a_delete_hides_the_tables_value_before_and_after_the_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FooterIndexStore::open(dir.path()).unwrap();
+    for key in ["a", "b", "c"] {
+        store.set(key.as_bytes(), b"old").unwrap();
+    }
+    store.flush().unwrap();
+    store.delete(b"b").unwrap();
+    // Before the flush the table still holds "b"; the buffer hides it.
+    assert_eq!(store.get(b"b").unwrap(), None);
+    assert_eq!(all(&store), pairs(&[("a", "old"), ("c", "old")]));
+    store.flush().unwrap();
+    // After it, the new table no longer has "b" at all.
+    assert_eq!(store.table_len(), 2);
+    drop(store);
+    let store = FooterIndexStore::open(dir.path()).unwrap();
+    assert_eq!(all(&store), pairs(&[("a", "old"), ("c", "old")]));
+}
+// ANCHOR_END: delete_test
+
+#[test]
+fn a_delete_then_a_set_of_the_same_key_keeps_the_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FooterIndexStore::open(dir.path()).unwrap();
+    store.set(b"k", b"1").unwrap();
+    store.flush().unwrap();
+    store.delete(b"k").unwrap();
+    store.set(b"k", b"2").unwrap();
+    store.flush().unwrap();
+    assert_eq!(store.get(b"k").unwrap(), Some(b"2".to_vec()));
+    store.set(b"k", b"3").unwrap();
+    store.delete(b"k").unwrap();
+    store.flush().unwrap();
+    assert_eq!(store.get(b"k").unwrap(), None);
+    assert_eq!(store.table_len(), 0);
+}
+
+#[test]
+fn deleting_every_key_leaves_an_empty_table_that_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FooterIndexStore::open(dir.path()).unwrap();
+    store.set(b"only", b"v").unwrap();
+    store.flush().unwrap();
+    store.delete(b"only").unwrap();
+    store.flush().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    // Nothing but the footer.
+    assert_eq!(fs::metadata(&path).unwrap().len(), 40);
+    let table = Table::open(&path).unwrap();
+    assert!(table.is_empty());
+}
+
+#[test]
+fn a_crash_during_flush_leaves_the_previous_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FooterIndexStore::open(dir.path()).unwrap();
+    store.set(b"k", b"old").unwrap();
+    store.flush().unwrap();
+    drop(store);
+    // A flush that died before its rename: half a new table beside the old.
+    let path = dir.path().join(FILE_NAME);
+    let partial = fs::read(&path).unwrap();
+    atomic::write_file(&atomic::temp_path(&path), &partial[..partial.len() / 2]).unwrap();
+
+    let store = FooterIndexStore::open(dir.path()).unwrap();
+    assert_eq!(store.get(b"k").unwrap(), Some(b"old".to_vec()));
+    assert!(!atomic::temp_path(&path).exists());
+}
+
+#[test]
+fn a_flush_without_writes_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FooterIndexStore::open(dir.path()).unwrap();
+    store.set(b"k", b"v").unwrap();
+    store.flush().unwrap();
+    let written = store.metrics().bytes_written;
+    // A delete of a key the table does not hold is not a write either.
+    store.delete(b"absent").unwrap();
+    store.flush().unwrap();
+    assert_eq!(store.metrics().bytes_written, written);
+}
+
+// ANCHOR: rewrite_test
+#[test]
+fn every_flush_still_rewrites_the_whole_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FooterIndexStore::open(dir.path()).unwrap();
+    for i in 0..1000u32 {
+        store
+            .set(format!("key-{i:04}").as_bytes(), &[0; 100])
+            .unwrap();
+    }
+    store.flush().unwrap();
+    let before = store.metrics();
+    store.set(b"key-0500", &[1; 100]).unwrap();
+    store.flush().unwrap();
+    let after = store.metrics();
+    let file_len = fs::metadata(dir.path().join(FILE_NAME)).unwrap().len();
+    // One key changed: the whole table is written again, and the old one
+    // read whole to merge with it.
+    assert_eq!(
+        after.bytes_written.unwrap() - before.bytes_written.unwrap(),
+        file_len
+    );
+    assert!(after.bytes_read.unwrap() - before.bytes_read.unwrap() >= 1000 * 110);
+}
+// ANCHOR_END: rewrite_test
