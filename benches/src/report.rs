@@ -317,6 +317,7 @@ impl Report {
             "allocated per key",
             "files",
             "index in memory",
+            "index per key",
             "peak heap while filling",
             "peak heap while opening",
         ]
@@ -338,6 +339,8 @@ impl Report {
                     bytes(f.allocated_bytes / f.n.max(1)),
                     f.files.to_string(),
                     f.index_bytes.map_or("—".to_string(), bytes),
+                    f.index_bytes
+                        .map_or("—".to_string(), |b| bytes(b / f.n.max(1))),
                     f.peak_heap_bytes.map_or("—".to_string(), bytes),
                     f.open_heap_bytes.map_or("—".to_string(), bytes),
                 ]);

@@ -174,7 +174,7 @@ fn take<const N: usize>(
                 base.saturating_add(at as u64),
                 format!("{what} ({N} bytes)"),
                 format!(
-                    "the end of the data after {} bytes",
+                    "the end of the data, {} bytes on",
                     buf.len().saturating_sub(at)
                 ),
             )
@@ -211,7 +211,7 @@ pub fn decode_record<'a>(path: &Path, buf: &'a [u8], at: usize, base: u64) -> Re
                 RECORD_HEADER_LEN + key_len + value_len
             ),
             format!(
-                "the end of the data after {} bytes",
+                "the end of the data, {} bytes on",
                 buf.len().saturating_sub(at)
             ),
         ));

@@ -88,7 +88,7 @@ impl Index {
             if bytes.len() - at < INDEX_ENTRY_HEADER_LEN {
                 return Err(bad(
                     format!("an index entry ({INDEX_ENTRY_HEADER_LEN} bytes and a key)"),
-                    format!("the end of the index after {} bytes", bytes.len() - at),
+                    format!("the end of the index, {} bytes on", bytes.len() - at),
                 ));
             }
             let (key_len, offset, _) = fields(&bytes, at);
@@ -96,10 +96,7 @@ impl Index {
             let Some(key) = bytes.get(key_start..key_start + key_len) else {
                 return Err(bad(
                     format!("a key of {key_len} bytes"),
-                    format!(
-                        "the end of the index after {} bytes",
-                        bytes.len() - key_start
-                    ),
+                    format!("the end of the index, {} bytes on", bytes.len() - key_start),
                 ));
             };
             match previous {

@@ -83,12 +83,20 @@ impl Table {
             ));
         }
         let record = decode_record(path, bytes, 0, entry.offset)?;
-        if record.key != entry.key || record.end != bytes.len() {
+        if record.key != entry.key {
             return Err(Error::corruption(
                 path,
                 entry.offset,
-                format!("the record for the index's key, {} bytes long", bytes.len()),
-                "another record (the index does not match the records)",
+                "the record of the key the index names here",
+                "a record of another key (the index does not match the records)",
+            ));
+        }
+        if record.end != bytes.len() {
+            return Err(Error::corruption(
+                path,
+                entry.offset,
+                format!("a record of {} bytes, up to the next one", bytes.len()),
+                format!("a record of {} bytes", record.end),
             ));
         }
         Ok((record.key, record.value))

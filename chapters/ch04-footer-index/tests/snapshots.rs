@@ -47,9 +47,17 @@ fn annotated(bytes: &[u8]) -> String {
     while at < records_end {
         let r = decode_record(Path::new("x"), &bytes[..records_end], at, 0).unwrap();
         line(at, 2, format!("record {i}: key length {}", r.key.len()));
-        line(at + 2, 4, format!("record {i}: value length {}", r.value.len()));
+        line(
+            at + 2,
+            4,
+            format!("record {i}: value length {}", r.value.len()),
+        );
         let key_at = at + RECORD_HEADER_LEN;
-        line(key_at, r.key.len(), format!("key {:?}", String::from_utf8_lossy(r.key)));
+        line(
+            key_at,
+            r.key.len(),
+            format!("key {:?}", String::from_utf8_lossy(r.key)),
+        );
         line(
             key_at + r.key.len(),
             r.value.len(),
@@ -58,29 +66,51 @@ fn annotated(bytes: &[u8]) -> String {
         at = r.end;
         i += 1;
     }
-    line(at, 0, format!("== index: {at:04x} to {:04x}", footer_at - 1));
+    line(
+        at,
+        0,
+        format!("== index: {at:04x} to {:04x}", footer_at - 1),
+    );
     for i in 0..footer.count {
         let key_len = int(&bytes[at..at + 2]) as usize;
         line(at, 2, format!("entry {i}: key length {key_len}"));
-        line(at + 2, 8, format!("entry {i}: record offset {:04x}", int(&bytes[at + 2..at + 10])));
+        line(
+            at + 2,
+            8,
+            format!(
+                "entry {i}: record offset {:04x}",
+                int(&bytes[at + 2..at + 10])
+            ),
+        );
         line(at + 10, 4, format!("entry {i}: CRC-32 of the record"));
         let key_at = at + INDEX_ENTRY_HEADER_LEN;
         line(
             key_at,
             key_len,
-            format!("key {:?}", String::from_utf8_lossy(&bytes[key_at..key_at + key_len])),
+            format!(
+                "key {:?}",
+                String::from_utf8_lossy(&bytes[key_at..key_at + key_len])
+            ),
         );
         at = key_at + key_len;
     }
     let f = footer_at;
-    line(f, 0, format!("== footer: {f:04x} to {:04x}", bytes.len() - 1));
+    line(
+        f,
+        0,
+        format!("== footer: {f:04x} to {:04x}", bytes.len() - 1),
+    );
     line(f, 8, format!("index offset {:04x}", footer.index_offset));
     line(f + 8, 8, format!("index length {}", footer.index_len));
     line(f + 16, 8, format!("entry count {}", footer.count));
     line(f + 24, 4, "CRC-32 of the index".into());
     line(f + 28, 2, "version 1".into());
     line(f + 30, 2, "reserved".into());
-    line(f + 32, 4, format!("CRC-32 of bytes {f:04x} to {:04x}", f + 31));
+    line(
+        f + 32,
+        4,
+        format!("CRC-32 of bytes {f:04x} to {:04x}", f + 31),
+    );
     line(f + 36, 4, "magic \"KVFI\"".into());
     out
 }
