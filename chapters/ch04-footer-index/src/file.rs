@@ -42,12 +42,12 @@ impl CountingFile {
         })
     }
 
-    /// Fills `buf` with the bytes at `offset`, in one counted read. A file
-    /// that ends first is damaged (its footer promised those bytes).
+    /// Fills `buf` with the bytes at `offset`, in one counted read (one
+    /// system call, unless the kernel returns fewer bytes than asked, when
+    /// `read_exact_at` asks again for the rest). A file that ends first is
+    /// damaged: its footer promised those bytes.
     pub fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
         self.reads.fetch_add(1, Ordering::Relaxed);
-        self.bytes_read
-            .fetch_add(buf.len() as u64, Ordering::Relaxed);
         read_exact_at(&self.file, buf, offset).map_err(|e| match e.kind() {
             ErrorKind::UnexpectedEof => Error::corruption(
                 &self.path,
@@ -56,10 +56,15 @@ impl CountingFile {
                 "the end of the file",
             ),
             _ => Error::io("reading", &self.path, e),
-        })
+        })?;
+        self.bytes_read
+            .fetch_add(buf.len() as u64, Ordering::Relaxed);
+        Ok(())
     }
-    // ANCHOR_END: file
+}
+// ANCHOR_END: file
 
+impl CountingFile {
     /// The file's length when it was opened.
     pub fn len(&self) -> u64 {
         self.len
@@ -80,7 +85,7 @@ impl CountingFile {
         self.reads.load(Ordering::Relaxed)
     }
 
-    /// Bytes those calls asked for.
+    /// Bytes those calls returned.
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read.load(Ordering::Relaxed)
     }

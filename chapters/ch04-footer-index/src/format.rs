@@ -77,8 +77,10 @@ impl Footer {
         out[36..40].copy_from_slice(&MAGIC);
         out
     }
-    // ANCHOR_END: footer
+}
+// ANCHOR_END: footer
 
+impl Footer {
     // ANCHOR: decode_footer
     /// Reads the footer from the last [`FOOTER_LEN`] bytes of the file
     /// `path`, which is `file_len` bytes long, and checks it: magic,
@@ -99,8 +101,24 @@ impl Footer {
                 format!("{:02x?}: not a table file", &bytes[36..40]),
             ));
         }
+        // A version this code does not know may lay the footer out
+        // differently, so it is reported as such, unless the checksum says
+        // the footer is simply damaged.
+        let stored = field(32..36);
+        let computed = crc32fast::hash(&bytes[..32]);
+        let damaged = || {
+            Error::corruption(
+                path,
+                at + 32,
+                format!("footer checksum {computed:08x}"),
+                format!("{stored:08x}: the footer is damaged"),
+            )
+        };
         let version = field(28..30);
         if version != u64::from(VERSION) {
+            if stored != u64::from(computed) {
+                return Err(damaged());
+            }
             return Err(Error::corruption(
                 path,
                 at + 28,
@@ -108,15 +126,8 @@ impl Footer {
                 format!("version {version}"),
             ));
         }
-        let stored = field(32..36);
-        let computed = crc32fast::hash(&bytes[..32]);
         if stored != u64::from(computed) {
-            return Err(Error::corruption(
-                path,
-                at + 32,
-                format!("footer checksum {computed:08x}"),
-                format!("{stored:08x}: the footer is damaged"),
-            ));
+            return Err(damaged());
         }
         if field(30..32) != 0 {
             return Err(Error::corruption(
@@ -202,6 +213,20 @@ pub struct TableWriter<'a, W: Write> {
     index: Vec<u8>,
     count: u64,
     last_key: Option<Vec<u8>>,
+    /// Set by a failed write: the bytes out no longer match the offsets.
+    failed: bool,
+}
+
+/// What [`TableWriter::finish`] leaves: the writer underneath, the footer
+/// written, and the index, which the caller can load without reading the
+/// file back.
+pub struct Finished<W> {
+    /// The writer the table went to.
+    pub out: W,
+    /// The footer at the table's end.
+    pub footer: Footer,
+    /// The index section's bytes.
+    pub index: Vec<u8>,
 }
 
 impl<'a, W: Write> TableWriter<'a, W> {
@@ -214,18 +239,28 @@ impl<'a, W: Write> TableWriter<'a, W> {
             index: Vec::new(),
             count: 0,
             last_key: None,
+            failed: false,
         }
     }
 
     /// Appends a record. Keys must come in strictly ascending order.
     pub fn add(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.check_usable()?;
         if self.last_key.as_deref().is_some_and(|last| last >= key) {
             return Err(Error::InvalidInput(
                 "records must be added in strictly ascending key order".into(),
             ));
         }
         let mut sink = Checksummed::new(&mut self.out);
-        let len = write_record(self.path, &mut sink, key, value)?;
+        let len = match write_record(self.path, &mut sink, key, value) {
+            Ok(len) => len,
+            Err(e) => {
+                // The limits are checked before any byte goes out; anything
+                // else may have written part of the record.
+                self.failed = !matches!(e, Error::KeyTooLarge { .. } | Error::ValueTooLarge { .. });
+                return Err(e);
+            }
+        };
         push_index_entry(&mut self.index, key, self.offset, sink.checksum());
         self.offset += len;
         self.count += 1;
@@ -235,9 +270,9 @@ impl<'a, W: Write> TableWriter<'a, W> {
         Ok(())
     }
 
-    /// Appends the index and the footer, and returns the writer underneath
-    /// and the footer written.
-    pub fn finish(mut self) -> Result<(W, Footer)> {
+    /// Appends the index and the footer.
+    pub fn finish(mut self) -> Result<Finished<W>> {
+        self.check_usable()?;
         let footer = Footer {
             index_offset: self.offset,
             index_len: self.index.len() as u64,
@@ -248,7 +283,21 @@ impl<'a, W: Write> TableWriter<'a, W> {
             .write_all(&self.index)
             .and_then(|()| self.out.write_all(&footer.encode()))
             .context("writing", self.path)?;
-        Ok((self.out, footer))
+        Ok(Finished {
+            out: self.out,
+            footer,
+            index: self.index,
+        })
+    }
+
+    fn check_usable(&self) -> Result<()> {
+        if self.failed {
+            return Err(Error::InvalidInput(format!(
+                "a write to {} failed earlier: the table cannot be finished",
+                self.path.display()
+            )));
+        }
+        Ok(())
     }
 }
 // ANCHOR_END: writer
@@ -260,12 +309,16 @@ pub fn encode<'e>(entries: impl IntoIterator<Item = (&'e [u8], &'e [u8])>) -> Re
     for (key, value) in entries {
         writer.add(key, value)?;
     }
-    Ok(writer.finish()?.0)
+    Ok(writer.finish()?.out)
 }
 
-/// The total length of a table file described by `footer`.
+/// The total length of the table file `footer` ends (saturating: a footer
+/// that passed [`Footer::decode`] never needs it to).
 pub fn file_len(footer: &Footer) -> u64 {
-    footer.index_offset + footer.index_len + FOOTER_LEN as u64
+    footer
+        .index_offset
+        .saturating_add(footer.index_len)
+        .saturating_add(FOOTER_LEN as u64)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use ch00_contract::{Error, KeyRange, Result};
+use ch00_contract::{Error, KeyRange, MAX_VALUE_LEN, Result};
 
 use crate::format::{Footer, INDEX_ENTRY_HEADER_LEN, RECORD_HEADER_LEN};
 
@@ -53,10 +53,29 @@ fn fields(bytes: &[u8], at: usize) -> (usize, u64, u32) {
     )
 }
 
-/// The least offset at which the record after one at `offset` with `key`
-/// can start: past its length prefix and its key.
-fn least_end(offset: u64, key: &[u8]) -> u64 {
-    offset.saturating_add((RECORD_HEADER_LEN + key.len()) as u64)
+/// Where the record at `offset` with `key` can end: past its length
+/// prefix and its key, and no further than the longest value allows. A
+/// lookup allocates a record's length before reading it, so a length the
+/// contract forbids must be refused here, not met there.
+fn end_bounds(offset: u64, key: &[u8]) -> std::ops::RangeInclusive<u64> {
+    let least = offset.saturating_add((RECORD_HEADER_LEN + key.len()) as u64);
+    least..=least.saturating_add(MAX_VALUE_LEN as u64)
+}
+
+/// The error for a record at `offset` with `key` that ends at `end`.
+fn bad_length(path: &Path, at: u64, offset: u64, key: &[u8], end: u64) -> Error {
+    let bounds = end_bounds(offset, key);
+    Error::corruption(
+        path,
+        at,
+        format!(
+            "the record at {offset} (a {}-byte key) to end between {} and {}",
+            key.len(),
+            bounds.start(),
+            bounds.end()
+        ),
+        format!("its end at {end}"),
+    )
 }
 
 impl Index {
@@ -113,14 +132,14 @@ impl Index {
                     ));
                 }
                 Some((previous_key, previous_offset))
-                    if offset < least_end(previous_offset, previous_key) =>
+                    if !end_bounds(previous_offset, previous_key).contains(&offset) =>
                 {
-                    return Err(bad(
-                        format!(
-                            "a record offset past the previous record's key, at least {}",
-                            least_end(previous_offset, previous_key)
-                        ),
-                        format!("{offset}"),
+                    return Err(bad_length(
+                        path,
+                        here,
+                        previous_offset,
+                        previous_key,
+                        offset,
                     ));
                 }
                 _ => {}
@@ -130,16 +149,10 @@ impl Index {
             at = key_start + key_len;
         }
         if let Some((key, offset)) = previous {
-            if least_end(offset, key) > footer.index_offset {
-                return Err(Error::corruption(
-                    path,
-                    base + starts.last().copied().unwrap_or(0) as u64,
-                    format!(
-                        "a last record that ends before the index, at {}",
-                        footer.index_offset
-                    ),
-                    format!("a record at {offset} with a {}-byte key", key.len()),
-                ));
+            // The last record ends where the index starts.
+            if !end_bounds(offset, key).contains(&footer.index_offset) {
+                let last = base + starts.last().copied().unwrap_or(0) as u64;
+                return Err(bad_length(path, last, offset, key, footer.index_offset));
             }
         } else if footer.index_offset != 0 {
             return Err(Error::corruption(
@@ -160,6 +173,10 @@ impl Index {
                 format!("{} more bytes", bytes.len() - at),
             ));
         }
+        // A writer's index may carry spare capacity; the memory this index
+        // reports should be what it needs.
+        let mut bytes = bytes;
+        bytes.shrink_to_fit();
         Ok(Index {
             bytes,
             starts,

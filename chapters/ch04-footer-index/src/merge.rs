@@ -21,6 +21,9 @@ where
 {
     newer: Peekable<N>,
     older: Peekable<O>,
+    /// Set once the table has failed: the merge ends there, rather than go
+    /// on with the buffer's keys alone and silently miss the table's.
+    failed: bool,
 }
 
 impl<'a, N, O> Merged<'a, N, O>
@@ -33,6 +36,7 @@ where
         Merged {
             newer: newer.peekable(),
             older: older.peekable(),
+            failed: false,
         }
     }
 }
@@ -46,6 +50,9 @@ where
 
     fn next(&mut self) -> Option<Result<Entry>> {
         use std::cmp::Ordering::*;
+        if self.failed {
+            return None;
+        }
         loop {
             // Which source holds the smallest key; an error from the table
             // comes out as soon as it is met.
@@ -56,7 +63,9 @@ where
                 (Some((new_key, _)), Some(Ok((old_key, _)))) => new_key.as_slice().cmp(old_key),
             };
             if order == Greater {
-                return self.older.next();
+                let next = self.older.next();
+                self.failed = matches!(next, Some(Err(_)));
+                return next;
             }
             if order == Equal {
                 // The newer write replaces the table's entry.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ch00_contract::{
-    Durability, KeyRange, KvStore, Metrics, Result, Scan, Stage, check_key, check_value,
+    Durability, Error, KeyRange, KvStore, Metrics, Result, Scan, Stage, check_key, check_value,
 };
 use ch02_fsdb::atomic;
 
@@ -130,32 +130,40 @@ impl KvStore for FooterIndexStore {
             return Ok(());
         }
         // The buffer merged over the old table, streamed into a new table
-        // beside it, synced, renamed over it, the directory synced: a crash
-        // at any point leaves the old table or the new one.
+        // beside it, synced, and renamed over it: a crash at any point
+        // leaves the old table or the new one.
         let temp = atomic::temp_path(&self.path);
-        let mut written = 0;
-        let replaced = atomic::replace_durably_with(&self.path, |out| {
+        let mut finished = None;
+        let replaced = atomic::replace_with(&self.path, |out| {
             let mut writer = TableWriter::new(&temp, out);
             for entry in self.merged(&KeyRange::all()) {
                 let (key, value) = entry?;
                 writer.add(&key, &value)?;
             }
-            written = file_len(&writer.finish()?.1);
+            let done = writer.finish()?;
+            finished = Some((done.footer, done.index));
             Ok(())
         });
         if let Err(e) = replaced {
-            // The old table and the buffer are untouched; the half-written
-            // temporary file is of no use.
+            // Nothing was renamed: the old table and the buffer still hold
+            // every write, and the half-written file is of no use.
             let _ = std::fs::remove_file(&temp);
             return Err(e);
         }
-        let new = Table::open(&self.path)?;
+        let Some((footer, index)) = finished else {
+            return Err(Error::InvalidInput("the flush wrote no table".into()));
+        };
+        self.bytes_written += file_len(&footer);
+        // From here on the new table is in place. If a step below fails, the
+        // old table (its file still open) and the buffer still answer with
+        // the same data, and the next flush writes it again.
+        atomic::sync_dir(atomic::parent(&self.path))?;
+        let new = Table::open_written(&self.path, &footer, index)?;
         if let Some(old) = self.table.replace(new) {
             self.retired_reads += old.file().reads();
             self.retired_bytes_read += old.file().bytes_read();
         }
         self.buffer.clear();
-        self.bytes_written += written;
         Ok(())
     }
     // ANCHOR_END: flush

@@ -8,7 +8,7 @@ use ch00_contract::{Entry as KeyValue, Error, KeyRange, Result};
 use ch03_sorted_file::format::decode_record;
 
 use crate::file::CountingFile;
-use crate::format::{FOOTER_LEN, Footer};
+use crate::format::{FOOTER_LEN, Footer, RECORD_HEADER_LEN, file_len};
 use crate::index::{Entry, Index};
 
 /// How many bytes of records a scan asks for in one read, at least: large
@@ -43,14 +43,42 @@ impl Table {
         let footer = Footer::decode(path, &tail, file.len())?;
         // The footer's checks bound the index by the file's length, so a
         // damaged length cannot make this allocate more than the file holds.
-        let mut bytes = vec![0; footer.index_len as usize];
+        let len = usize::try_from(footer.index_len).map_err(|_| {
+            Error::corruption(
+                path,
+                footer.index_offset,
+                "an index that fits in memory",
+                format!("{} bytes", footer.index_len),
+            )
+        })?;
+        let mut bytes = vec![0; len];
         if !bytes.is_empty() {
             file.read_exact_at(&mut bytes, footer.index_offset)?;
         }
         let index = Index::decode(path, bytes, &footer)?;
         Ok(Table { file, index })
     }
-    // ANCHOR_END: table
+}
+// ANCHOR_END: table
+
+impl Table {
+    /// Opens the table just written at `path`, with the `index` and
+    /// `footer` its writer kept: no need to read back what is in memory.
+    /// The index is checked all the same, and the file's length against
+    /// the footer.
+    pub fn open_written(path: &Path, footer: &Footer, index: Vec<u8>) -> Result<Table> {
+        let file = CountingFile::open(path)?;
+        if file.len() != file_len(footer) {
+            return Err(Error::corruption(
+                path,
+                file.len(),
+                format!("a table of {} bytes, as written", file_len(footer)),
+                format!("a file of {} bytes", file.len()),
+            ));
+        }
+        let index = Index::decode(path, index, footer)?;
+        Ok(Table { file, index })
+    }
 
     // ANCHOR: get
     /// The value stored under `key`: a binary search in the index, then one
@@ -59,10 +87,14 @@ impl Table {
         let Some(entry) = self.index.find(key) else {
             return Ok(None);
         };
+        // The index bounds every record's length by the contract's limits.
         let mut record = vec![0; entry.len as usize];
         self.file.read_exact_at(&mut record, entry.offset)?;
-        let (_, value) = self.check(&entry, &record)?;
-        Ok(Some(value.to_vec()))
+        let (key, _) = self.check(&entry, &record)?;
+        // The value is the record's tail: keep that buffer, not a copy.
+        let value_start = RECORD_HEADER_LEN + key.len();
+        record.drain(..value_start);
+        Ok(Some(record))
     }
 
     /// Checks that `bytes` are the record `entry` describes (its checksum,

@@ -12,9 +12,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use ch00_contract::{Error, KeyRange, KvStore, Result};
+use ch00_contract::{Error, KeyRange, KvStore, MAX_VALUE_LEN, Result};
 use ch03_sorted_file::format::encode_record;
-use ch04_footer_index::format::{self, FOOTER_LEN, Footer};
+use ch04_footer_index::format::{self, FOOTER_LEN, Footer, RECORD_HEADER_LEN};
 use ch04_footer_index::table::Table;
 use ch04_footer_index::{FILE_NAME, FooterIndexStore};
 use proptest::prelude::*;
@@ -391,7 +391,9 @@ fn a_malformed_index_is_an_error_even_behind_valid_checksums() {
     let mut long_key = good_index.clone();
     long_key[15..17].copy_from_slice(&10u16.to_le_bytes());
     let ascending = "keys in strictly ascending order";
-    let past_previous = "a record offset past the previous record's key";
+    let past_previous = "to end between";
+    // A record longer than the contract allows: a lookup would allocate it.
+    let huge = vec![0; RECORD_HEADER_LEN + 1 + MAX_VALUE_LEN + 1];
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (
             "keys out of order",
@@ -450,7 +452,7 @@ fn a_malformed_index_is_an_error_even_behind_valid_checksums() {
                 &[index_entry(b"abc", 0, crc_abc), index_entry(b"b", 8, crc_b)].concat(),
                 2,
             ),
-            "at least 9, found 8",
+            "to end between 9 and 1048585, found its end at 8",
         ),
         (
             "the last record running into the index",
@@ -459,12 +461,17 @@ fn a_malformed_index_is_an_error_even_behind_valid_checksums() {
                 &[index_entry(b"a", 0, crc_a), index_entry(b"b", 12, crc_b)].concat(),
                 2,
             ),
-            "a last record that ends before the index, at 16",
+            "found its end at 16",
         ),
         (
             "the only record too long for the records",
             hand_built(&a[..6], &index_entry(b"a", 0, crc_a), 1),
-            "a last record that ends before the index, at 6",
+            "found its end at 6",
+        ),
+        (
+            "a record longer than the longest value",
+            hand_built(&huge, &index_entry(b"a", 0, 0), 1),
+            "and 1048583, found its end at 1048584",
         ),
         (
             "trailing bytes",
@@ -621,4 +628,35 @@ proptest! {
             Err(e) => prop_assert!(e.is_corruption(), "{}", e),
         }
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_scan_that_meets_a_damaged_record_ends_with_the_error_even_with_writes_after_it() {
+    use std::os::unix::fs::FileExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FooterIndexStore::open(dir.path()).unwrap();
+    for (key, value) in small_entries() {
+        store.set(&key, &value).unwrap();
+    }
+    store.flush().unwrap();
+    // Damage "apple"'s value in place, under the open store, and buffer a
+    // write that sorts after every key of the table.
+    let starts = record_starts(&small_entries());
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .open(dir.path().join(FILE_NAME))
+        .unwrap();
+    let apple_value = starts[1] + (RECORD_HEADER_LEN + b"apple".len()) as u64;
+    file.write_all_at(b"X", apple_value).unwrap();
+    store.set(b"zebra", b"buffered").unwrap();
+
+    let items: Vec<_> = store.scan(KeyRange::all()).unwrap().collect();
+    assert_eq!(
+        items.len(),
+        2,
+        "the empty key, then the error, then nothing"
+    );
+    assert_eq!(items[0].as_ref().unwrap().0, b"".to_vec());
+    assert!(items[1].as_ref().unwrap_err().is_corruption());
 }

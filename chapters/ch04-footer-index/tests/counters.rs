@@ -141,3 +141,45 @@ fn writes_before_a_flush_cost_no_reads_and_the_flush_writes_one_table() {
     assert_eq!(store.metrics().bytes_written.unwrap() - written, file_len);
     assert_eq!(store.table_len(), 999);
 }
+
+#[test]
+fn a_flush_reads_the_old_table_once_and_not_the_new_one_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FooterIndexStore::open(dir.path()).unwrap();
+    for i in 0..1_000 {
+        store.set(&key(i), &value(i)).unwrap();
+    }
+    store.flush().unwrap();
+    // The first flush had no table to read, and keeps the index it wrote.
+    assert_eq!(reads(&store), (0, 0));
+    let per_key = (INDEX_ENTRY_HEADER_LEN + KEY_LEN + size_of::<usize>()) as u64;
+    assert_eq!(store.metrics().index_bytes.unwrap(), 1_000 * per_key);
+    store.set(&key(1_000), &value(1_000)).unwrap();
+    store.flush().unwrap();
+    // The second read the first table's records once, to merge them.
+    assert_eq!(reads(&store).1, 1_000 * RECORD_LEN);
+    let before = reads(&store);
+    assert_eq!(store.get(&key(1_000)).unwrap(), Some(value(1_000)));
+    assert_eq!(reads(&store).0 - before.0, 1);
+}
+
+#[test]
+fn a_scan_of_records_larger_than_a_piece_reads_one_record_per_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FooterIndexStore::open(dir.path()).unwrap();
+    let big = vec![7; 100 * 1024];
+    for i in 0..5 {
+        store.set(&key(i), &big).unwrap();
+    }
+    store.flush().unwrap();
+    let before = reads(&store);
+    for entry in store.scan(KeyRange::all()).unwrap() {
+        assert_eq!(entry.unwrap().1, big);
+    }
+    let after = reads(&store);
+    assert_eq!(after.0 - before.0, 5);
+    assert_eq!(
+        after.1 - before.1,
+        5 * (RECORD_HEADER_LEN + KEY_LEN + big.len()) as u64
+    );
+}

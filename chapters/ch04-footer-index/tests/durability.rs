@@ -157,3 +157,27 @@ fn every_flush_still_rewrites_the_whole_table() {
     assert!(after.bytes_read.unwrap() - before.bytes_read.unwrap() >= 1000 * 110);
 }
 // ANCHOR_END: rewrite_test
+
+// ANCHOR: failed_flush
+#[test]
+fn a_failed_flush_loses_nothing_and_the_next_one_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = FooterIndexStore::open(dir.path()).unwrap();
+    store.set(b"a", b"in the table").unwrap();
+    store.flush().unwrap();
+    store.set(b"b", b"in the buffer").unwrap();
+    store.delete(b"a").unwrap();
+    // A directory where the flush wants its temporary file: it cannot
+    // create it, and must fail without losing anything.
+    let temp = atomic::temp_path(&dir.path().join(FILE_NAME));
+    fs::create_dir(&temp).unwrap();
+    assert!(store.flush().is_err());
+    assert_eq!(store.get(b"a").unwrap(), None);
+    assert_eq!(all(&store), pairs(&[("b", "in the buffer")]));
+    fs::remove_dir(&temp).unwrap();
+    store.flush().unwrap();
+    drop(store);
+    let store = FooterIndexStore::open(dir.path()).unwrap();
+    assert_eq!(all(&store), pairs(&[("b", "in the buffer")]));
+}
+// ANCHOR_END: failed_flush
