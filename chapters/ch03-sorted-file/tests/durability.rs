@@ -3,11 +3,10 @@
 // Test helpers outside `#[test]` functions unwrap too.
 #![allow(clippy::unwrap_used)]
 
-use std::fs;
-
 use ch00_contract::{KvStore, Stage};
-use ch02_fsdb::atomic;
 use ch03_sorted_file::{FILE_NAME, SortedFileStore};
+
+mod support;
 
 // ANCHOR: crash_test
 #[test]
@@ -32,48 +31,20 @@ fn a_crash_loses_the_unflushed_writes_and_nothing_else() {
 
 #[test]
 fn a_crash_during_flush_leaves_the_previous_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = SortedFileStore::open(dir.path()).unwrap();
-    store.set(b"k", b"old").unwrap();
-    store.flush().unwrap();
-    drop(store);
-    // A flush that died before its rename: half a new file beside the old.
-    let path = dir.path().join(FILE_NAME);
-    let partial = fs::read(&path).unwrap();
-    atomic::write_file(&atomic::temp_path(&path), &partial[..partial.len() / 2]).unwrap();
-
-    let store = SortedFileStore::open(dir.path()).unwrap();
-    assert_eq!(store.get(b"k").unwrap(), Some(b"old".to_vec()));
-    assert!(!atomic::temp_path(&path).exists());
+    support::a_crash_during_flush_leaves_the_previous_file::<SortedFileStore>(FILE_NAME);
 }
 
 #[test]
 fn a_flush_without_changes_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = SortedFileStore::open(dir.path()).unwrap();
-    store.set(b"k", b"v").unwrap();
-    store.flush().unwrap();
-    let written = store.metrics().bytes_written;
-    store.flush().unwrap();
-    assert_eq!(store.metrics().bytes_written, written);
+    support::a_flush_without_changes_writes_nothing::<SortedFileStore>(|_| {});
 }
 
 // ANCHOR: rewrite_test
 #[test]
 fn every_flush_rewrites_the_whole_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = SortedFileStore::open(dir.path()).unwrap();
-    for i in 0..1000u32 {
-        store
-            .set(format!("key-{i:04}").as_bytes(), &[0; 100])
-            .unwrap();
-    }
-    store.flush().unwrap();
-    let file_len = fs::metadata(dir.path().join(FILE_NAME)).unwrap().len();
-    let before = store.metrics().bytes_written.unwrap();
-    // One key changed: the whole file is written again.
-    store.set(b"key-0500", &[1; 100]).unwrap();
-    store.flush().unwrap();
-    assert_eq!(store.metrics().bytes_written.unwrap() - before, file_len);
+    // 1000 keys flushed, then one of them changed and flushed again: the
+    // whole file is written again.
+    let change = support::one_change_flushed::<SortedFileStore>(FILE_NAME);
+    assert_eq!(change.written, change.file_len);
 }
 // ANCHOR_END: rewrite_test

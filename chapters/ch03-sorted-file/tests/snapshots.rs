@@ -7,17 +7,11 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use ch00_contract::KvStore;
 use ch03_sorted_file::format::{CHECKSUM_LEN, HEADER_LEN, RECORD_HEADER_LEN, decode_record};
 use ch03_sorted_file::{FILE_NAME, SortedFileStore};
 
-fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+mod support;
+use support::hex;
 
 /// One line per field: offset, bytes, meaning.
 fn annotated(bytes: &[u8]) -> String {
@@ -67,14 +61,7 @@ fn annotated(bytes: &[u8]) -> String {
 
 #[test]
 fn three_keys() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = SortedFileStore::open(dir.path()).unwrap();
-    // Inserted out of order; written sorted.
-    store.set(b"cherry", b"dark red").unwrap();
-    store.set(b"apple", b"red").unwrap();
-    store.set(b"banana", b"").unwrap();
-    store.flush().unwrap();
-    let bytes = std::fs::read(dir.path().join(FILE_NAME)).unwrap();
+    let bytes = support::three_keys_file::<SortedFileStore>(FILE_NAME);
     insta::assert_snapshot!("three_keys_hex", ch00_contract::hex_dump(&bytes));
     insta::assert_snapshot!("three_keys_annotated", annotated(&bytes));
 }

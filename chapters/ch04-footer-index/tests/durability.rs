@@ -12,6 +12,10 @@ use ch02_fsdb::atomic;
 use ch04_footer_index::table::Table;
 use ch04_footer_index::{FILE_NAME, FooterIndexStore};
 
+// Chapter 3's checks for a store kept in one file, shared rather than copied.
+#[path = "../../ch03-sorted-file/tests/support/mod.rs"]
+mod support;
+
 fn all(store: &FooterIndexStore) -> Vec<(Vec<u8>, Vec<u8>)> {
     store
         .scan(KeyRange::all())
@@ -104,57 +108,26 @@ fn deleting_every_key_leaves_an_empty_table_that_opens() {
 
 #[test]
 fn a_crash_during_flush_leaves_the_previous_table() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = FooterIndexStore::open(dir.path()).unwrap();
-    store.set(b"k", b"old").unwrap();
-    store.flush().unwrap();
-    drop(store);
-    // A flush that died before its rename: half a new table beside the old.
-    let path = dir.path().join(FILE_NAME);
-    let partial = fs::read(&path).unwrap();
-    atomic::write_file(&atomic::temp_path(&path), &partial[..partial.len() / 2]).unwrap();
-
-    let store = FooterIndexStore::open(dir.path()).unwrap();
-    assert_eq!(store.get(b"k").unwrap(), Some(b"old".to_vec()));
-    assert!(!atomic::temp_path(&path).exists());
+    support::a_crash_during_flush_leaves_the_previous_file::<FooterIndexStore>(FILE_NAME);
 }
 
 #[test]
 fn a_flush_without_writes_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = FooterIndexStore::open(dir.path()).unwrap();
-    store.set(b"k", b"v").unwrap();
-    store.flush().unwrap();
-    let written = store.metrics().bytes_written;
     // A delete of a key the table does not hold is not a write either.
-    store.delete(b"absent").unwrap();
-    store.flush().unwrap();
-    assert_eq!(store.metrics().bytes_written, written);
+    support::a_flush_without_changes_writes_nothing::<FooterIndexStore>(|store| {
+        store.delete(b"absent").unwrap();
+    });
 }
 
 // ANCHOR: rewrite_test
 #[test]
 fn every_flush_still_rewrites_the_whole_table() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = FooterIndexStore::open(dir.path()).unwrap();
-    for i in 0..1000u32 {
-        store
-            .set(format!("key-{i:04}").as_bytes(), &[0; 100])
-            .unwrap();
-    }
-    store.flush().unwrap();
-    let before = store.metrics();
-    store.set(b"key-0500", &[1; 100]).unwrap();
-    store.flush().unwrap();
-    let after = store.metrics();
-    let file_len = fs::metadata(dir.path().join(FILE_NAME)).unwrap().len();
-    // One key changed: the whole table is written again, and the old one
-    // read whole to merge with it.
-    assert_eq!(
-        after.bytes_written.unwrap() - before.bytes_written.unwrap(),
-        file_len
-    );
-    assert!(after.bytes_read.unwrap() - before.bytes_read.unwrap() >= 1000 * 110);
+    // 1000 keys flushed, then one of them changed and flushed again: the
+    // whole table is written again, and the old one read whole (its 114-byte
+    // records) to merge with it.
+    let change = support::one_change_flushed::<FooterIndexStore>(FILE_NAME);
+    assert_eq!(change.written, change.file_len);
+    assert_eq!(change.read, 1000 * 114);
 }
 // ANCHOR_END: rewrite_test
 

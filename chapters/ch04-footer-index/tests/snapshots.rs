@@ -8,18 +8,13 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use ch00_contract::KvStore;
 use ch03_sorted_file::format::decode_record;
 use ch04_footer_index::format::{FOOTER_LEN, Footer, INDEX_ENTRY_HEADER_LEN, RECORD_HEADER_LEN};
 use ch04_footer_index::{FILE_NAME, FooterIndexStore};
 
-fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+#[path = "../../ch03-sorted-file/tests/support/mod.rs"]
+mod support;
+use support::hex;
 
 fn int(bytes: &[u8]) -> u64 {
     let mut out = [0; 8];
@@ -117,15 +112,9 @@ fn annotated(bytes: &[u8]) -> String {
 
 #[test]
 fn three_keys() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = FooterIndexStore::open(dir.path()).unwrap();
     // The same three keys as chapter 3's snapshot: the records are
     // byte for byte chapter 3's, without its header.
-    store.set(b"cherry", b"dark red").unwrap();
-    store.set(b"apple", b"red").unwrap();
-    store.set(b"banana", b"").unwrap();
-    store.flush().unwrap();
-    let bytes = std::fs::read(dir.path().join(FILE_NAME)).unwrap();
+    let bytes = support::three_keys_file::<FooterIndexStore>(FILE_NAME);
     insta::assert_snapshot!("three_keys_hex", ch00_contract::hex_dump(&bytes));
     insta::assert_snapshot!("three_keys_annotated", annotated(&bytes));
 }
