@@ -148,6 +148,7 @@ impl Footer {
     }
     // ANCHOR_END: decode_footer
 
+    // ANCHOR: geometry
     /// The footer's numbers must describe this file: records, then the
     /// index, then the footer at `footer_at`, with room for `count` records
     /// and entries. A footer written by a bug could pass its checksum and
@@ -182,6 +183,7 @@ impl Footer {
         }
         Ok(())
     }
+    // ANCHOR_END: geometry
 }
 
 // ANCHOR: index_entry

@@ -75,6 +75,9 @@ impl FooterIndexStore {
         self.table.as_ref().map_or(0, Table::len)
     }
 
+    // ANCHOR: merged
+    /// The buffer over the table, for `range`: what scans return and what
+    /// a flush writes.
     fn merged(&self, range: &KeyRange) -> Scan<'_> {
         if range.is_empty() {
             return Box::new(std::iter::empty());
@@ -85,6 +88,7 @@ impl FooterIndexStore {
             None => Box::new(Merged::new(newer, std::iter::empty())),
         }
     }
+    // ANCHOR_END: merged
 }
 
 impl KvStore for FooterIndexStore {

@@ -140,6 +140,7 @@ impl Table {
         self.index.find(key).is_some()
     }
 
+    // ANCHOR: table_scan
     /// The records whose keys lie in `range`, in order, read lazily.
     pub fn scan(&self, range: &KeyRange) -> TableScan<'_> {
         let positions = if range.is_empty() {
@@ -155,6 +156,7 @@ impl Table {
             buffer_at: 0,
         }
     }
+    // ANCHOR_END: table_scan
 
     /// The number of records.
     pub fn len(&self) -> usize {
