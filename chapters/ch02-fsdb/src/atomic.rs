@@ -69,10 +69,18 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 /// never a mixture. Which of the two a power failure leaves depends on
 /// whether the rename reached the disk: sync the directory (or call
 /// [`replace_durably_with`]) to make it the new one for certain.
+///
+/// If writing or renaming fails, the old file is untouched and the half-written
+/// temporary file is of no use, so it is removed (as far as that succeeds;
+/// an open removes any that remain).
 pub fn replace_with(path: &Path, fill: impl FnOnce(&mut FileWriter) -> Result<()>) -> Result<()> {
     let temp = temp_path(path);
-    write_file_with(&temp, fill)?;
-    fs::rename(&temp, path).context("renaming into place", &temp)
+    let result = write_file_with(&temp, fill)
+        .and_then(|()| fs::rename(&temp, path).context("renaming into place", &temp));
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
 }
 
 /// [`replace_with`], then the directory synced: when this returns, the new

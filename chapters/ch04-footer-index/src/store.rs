@@ -135,10 +135,11 @@ impl KvStore for FooterIndexStore {
         }
         // The buffer merged over the old table, streamed into a new table
         // beside it, synced, and renamed over it: a crash at any point
-        // leaves the old table or the new one.
+        // leaves the old table or the new one. If it fails, nothing was
+        // renamed: the old table and the buffer still hold every write.
         let temp = atomic::temp_path(&self.path);
         let mut finished = None;
-        let replaced = atomic::replace_with(&self.path, |out| {
+        atomic::replace_with(&self.path, |out| {
             let mut writer = TableWriter::new(&temp, out);
             for entry in self.merged(&KeyRange::all()) {
                 let (key, value) = entry?;
@@ -147,13 +148,7 @@ impl KvStore for FooterIndexStore {
             let done = writer.finish()?;
             finished = Some((done.footer, done.index));
             Ok(())
-        });
-        if let Err(e) = replaced {
-            // Nothing was renamed: the old table and the buffer still hold
-            // every write, and the half-written file is of no use.
-            let _ = std::fs::remove_file(&temp);
-            return Err(e);
-        }
+        })?;
         let Some((footer, index)) = finished else {
             return Err(Error::InvalidInput("the flush wrote no table".into()));
         };
