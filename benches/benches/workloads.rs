@@ -112,7 +112,7 @@ fn reads(c: &mut Criterion) {
     scan_short.finish();
 
     // Overwrites change values, not the key set, so they can run on the
-    // same stores. A flush every thousand writes (timed: it is part of the
+    // same stores. A sync every thousand writes (timed: it is part of the
     // cost of writing) keeps the stores in a steady state however many
     // iterations criterion asks for.
     let mut overwrite = c.benchmark_group(Workload::Overwrite.name());
@@ -124,10 +124,10 @@ fn reads(c: &mut Criterion) {
                 for i in 0..iters as usize {
                     store.set(&uniform[i % uniform.len()], &v).expect("set");
                     if i % 1000 == 999 {
-                        store.flush().expect("flush");
+                        store.sync().expect("sync");
                     }
                 }
-                store.flush().expect("flush");
+                store.sync().expect("sync");
                 start.elapsed()
             })
         });
@@ -156,7 +156,7 @@ fn fills(c: &mut Criterion) {
                     for (k, v) in &data {
                         store.set(k, v).expect("set");
                     }
-                    store.flush().expect("flush");
+                    store.sync().expect("sync");
                     (store, dir)
                 },
                 BatchSize::PerIteration,

@@ -476,8 +476,8 @@ impl Report {
                 "{}. One operation is one {}{}.\n",
                 capitalise(w.describe()),
                 w.unit(),
-                if w.times_final_flush() {
-                    ", with its share of the final flush"
+                if w.times_final_sync() {
+                    ", with its share of the final sync"
                 } else {
                     ""
                 }
@@ -494,7 +494,7 @@ impl Report {
             let _ = writeln!(out, "\n### Space\n");
             let _ = writeln!(
                 out,
-                "Measured after the random fill and its flush. *Logical* is the bytes of keys and \
+                "Measured after the random fill and its sync. *Logical* is the bytes of keys and \
                  values; *allocated* counts the file system's blocks, which is what the disk \
                  really gives up. *Peak heap while opening* is measured on the first open of \
                  `reopen`: what the open store holds, and what it needed on the way.\n"

@@ -11,7 +11,7 @@ use std::cell::Cell;
 use std::path::Path;
 use std::time::Instant;
 
-use ch00_contract::{Durability, KeyRange, KvStore, Metrics, Result};
+use ch00_contract::{KeyRange, KvStore, Metrics, Result, WriteBatch};
 use serde::{Deserialize, Serialize};
 
 use crate::heap;
@@ -72,7 +72,7 @@ impl Measurement {
 }
 
 /// What a store of N keys costs in space, measured after the random fill
-/// and its flush.
+/// and its sync.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Footprint {
     /// The subject's name.
@@ -231,7 +231,28 @@ fn fill(store: &mut dyn KvStore, data: &[(Vec<u8>, Vec<u8>)]) -> Result<()> {
     for (k, v) in data {
         store.set(k, v)?;
     }
-    store.flush()
+    store.sync()
+}
+
+/// `data` cut into write batches of `len` pairs, made before the clock
+/// starts.
+fn batches(data: &[(Vec<u8>, Vec<u8>)], len: usize) -> Vec<WriteBatch> {
+    data.chunks(len.max(1))
+        .map(|chunk| {
+            let mut batch = WriteBatch::new();
+            for (k, v) in chunk {
+                batch.set(k, v);
+            }
+            batch
+        })
+        .collect()
+}
+
+fn fill_batches(store: &mut dyn KvStore, batches: &[WriteBatch]) -> Result<()> {
+    for batch in batches {
+        store.write(batch)?;
+    }
+    store.sync()
 }
 
 /// Keys `0..n` with their values, in the harness's random order: what the
@@ -241,7 +262,7 @@ pub fn random_fill(n: u64, value_len: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
     pairs(&order, 0, value_len)
 }
 
-/// Opens `subject` in `dir`, inserts `data`, flushes and prepares the
+/// Opens `subject` in `dir`, inserts `data`, syncs and prepares the
 /// store for reads: the store the read workloads run on.
 pub fn filled_store(
     subject: &Subject,
@@ -283,8 +304,11 @@ pub fn run_subject(
     let sequential: Vec<u64> = (0..n).collect();
     let random = Choices::new(Workload::FillRandom, n).permutation(n);
     let mut kept = None;
+    // The random fill last, so that the store it keeps is not open while
+    // the other fills are measured.
     for (w, order) in [
         (Workload::FillSeq, &sequential),
+        (Workload::FillBatch, &random),
         (Workload::FillRandom, &random),
     ] {
         if !wants(w) {
@@ -292,6 +316,10 @@ pub fn run_subject(
         }
         step(w);
         let data = pairs(order, 0, b.value_len);
+        let batches = match w {
+            Workload::FillBatch => batches(&data, b.batch_len),
+            _ => Vec::new(),
+        };
         let mut seconds = Vec::new();
         let mut counted = (Metrics::default(), Metrics::default());
         while settings.another(&seconds) {
@@ -302,7 +330,10 @@ pub fn run_subject(
             let before = store.metrics();
             let baseline = heap::reset_peak();
             let start = Instant::now();
-            fill(store.as_mut(), &data)?;
+            match w {
+                Workload::FillBatch => fill_batches(store.as_mut(), &batches)?,
+                _ => fill(store.as_mut(), &data)?,
+            }
             seconds.push(start.elapsed().as_secs_f64());
             counted = (before, store.metrics());
             if w == Workload::FillRandom {
@@ -340,7 +371,7 @@ pub fn run_subject(
     }
 
     // The store every other workload runs on: N keys in random order,
-    // flushed, with its space and peak heap measured.
+    // synced, with its space and peak heap measured.
     let (mut store, dir, peak_heap_bytes) = match kept {
         Some(kept) => kept,
         None => {
@@ -372,7 +403,7 @@ pub fn run_subject(
         step(w);
         let mut choices = Choices::new(w, n);
         let result = match w {
-            Workload::FillSeq | Workload::FillRandom => continue,
+            Workload::FillSeq | Workload::FillRandom | Workload::FillBatch => continue,
             Workload::GetUniform | Workload::GetZipf | Workload::GetMissing => {
                 let keys: Vec<Vec<u8>> = match w {
                     Workload::GetUniform => {
@@ -449,7 +480,7 @@ pub fn run_subject(
             })
             .map(|r| measurement(subject, w, n, 1, r)),
             Workload::Reopen => {
-                if subject.durability == Durability::InMemory {
+                if !subject.durability.keeps_data() {
                     out.skip(subject, w, n, "an in-memory store has nothing to reopen");
                     continue;
                 }
@@ -460,7 +491,7 @@ pub fn run_subject(
                 let mut at_open = Metrics::default();
                 let mut open_heap = None;
                 while settings.another(&seconds) {
-                    store.flush()?;
+                    store.sync()?;
                     let (mut elapsed, mut opens) = (0.0, 0);
                     loop {
                         drop(store);
@@ -509,7 +540,7 @@ pub fn run_subject(
                             return Err(wrong_answer(subject, w, k));
                         }
                     }
-                    s.flush()
+                    s.sync()
                 })
                 .map(|r| measurement(subject, w, n, point_ops, r))
             }
@@ -527,7 +558,7 @@ pub fn run_subject(
                 repeat(store.as_mut(), settings, |s, _| {
                     for (k, v) in &data {
                         s.set(k, v)?;
-                        s.flush()?;
+                        s.sync()?;
                     }
                     Ok(())
                 })
@@ -553,7 +584,7 @@ pub fn run_subject(
                         for k in &keys {
                             s.delete(k)?;
                         }
-                        s.flush()
+                        s.sync()
                     },
                 )
                 .map(|r| measurement(subject, w, n, per_rep, r))

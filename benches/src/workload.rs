@@ -59,19 +59,22 @@ pub fn value(i: u64, version: u64, len: usize) -> Vec<u8> {
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Workload {
-    /// Insert N keys in ascending order into an empty store, then flush.
+    /// Insert N keys in ascending order into an empty store, then sync.
     FillSeq,
-    /// Insert N keys in random order into an empty store, then flush.
+    /// Insert N keys in random order into an empty store, then sync.
     FillRandom,
+    /// The same keys in the same random order, handed over in write
+    /// batches of [`Budget::batch_len`] keys, then sync.
+    FillBatch,
     /// Get present keys chosen uniformly at random.
     GetUniform,
     /// Get present keys chosen with a Zipf skew (a few keys are hot).
     GetZipf,
     /// Get keys that are not stored and fall between stored keys.
     GetMissing,
-    /// Overwrite present keys chosen at random with new values, then flush.
+    /// Overwrite present keys chosen at random with new values, then sync.
     Overwrite,
-    /// Delete present keys chosen at random, then flush.
+    /// Delete present keys chosen at random, then sync.
     Delete,
     /// Scan 100 keys from a random start.
     ScanShort,
@@ -79,18 +82,19 @@ pub enum Workload {
     ScanFull,
     /// Open a store that holds N keys.
     Reopen,
-    /// 80% Zipf gets, 20% overwrites, then flush.
+    /// 80% Zipf gets, 20% overwrites, then sync.
     Mixed,
-    /// Overwrite a key and flush, every time: the cost of durability per write.
+    /// Overwrite a key and sync, every time: the cost of durability per write.
     SyncWrites,
 }
 // ANCHOR_END: workloads
 
 impl Workload {
     /// Every workload, in report order.
-    pub const ALL: [Workload; 12] = [
+    pub const ALL: [Workload; 13] = [
         Workload::FillSeq,
         Workload::FillRandom,
+        Workload::FillBatch,
         Workload::GetUniform,
         Workload::GetZipf,
         Workload::GetMissing,
@@ -108,6 +112,7 @@ impl Workload {
         match self {
             Workload::FillSeq => "fill-seq",
             Workload::FillRandom => "fill-random",
+            Workload::FillBatch => "fill-batch",
             Workload::GetUniform => "get-uniform",
             Workload::GetZipf => "get-zipf",
             Workload::GetMissing => "get-missing",
@@ -124,20 +129,24 @@ impl Workload {
     /// One sentence on what the workload does, for the reports.
     pub fn describe(self) -> &'static str {
         match self {
-            Workload::FillSeq => "insert N keys in ascending order into an empty store, then flush",
-            Workload::FillRandom => "insert N keys in random order into an empty store, then flush",
+            Workload::FillSeq => "insert N keys in ascending order into an empty store, then sync",
+            Workload::FillRandom => "insert N keys in random order into an empty store, then sync",
+            Workload::FillBatch => {
+                "insert the keys of fill-random, in the same order, in write batches of 1000 \
+                 keys, then sync"
+            }
             Workload::GetUniform => "get present keys chosen uniformly at random",
             Workload::GetZipf => {
                 "get present keys with a Zipf skew (exponent 1.0): a few keys are hot"
             }
             Workload::GetMissing => "get absent keys that fall between present keys",
-            Workload::Overwrite => "overwrite random present keys with new values, then flush",
-            Workload::Delete => "delete random present keys, then flush",
+            Workload::Overwrite => "overwrite random present keys with new values, then sync",
+            Workload::Delete => "delete random present keys, then sync",
             Workload::ScanShort => "scan 100 consecutive keys from a random start",
             Workload::ScanFull => "scan every key in order",
             Workload::Reopen => "open a store that holds N keys",
-            Workload::Mixed => "80% Zipf gets and 20% overwrites, then flush",
-            Workload::SyncWrites => "overwrite one key and flush, every time",
+            Workload::Mixed => "80% Zipf gets and 20% overwrites, then sync",
+            Workload::SyncWrites => "overwrite one key and sync, every time",
         }
     }
 
@@ -145,23 +154,25 @@ impl Workload {
     pub fn unit(self) -> &'static str {
         match self {
             Workload::FillSeq | Workload::FillRandom | Workload::Overwrite => "set",
+            Workload::FillBatch => "set, in a batch",
             Workload::GetUniform | Workload::GetZipf | Workload::GetMissing => "get",
             Workload::Delete => "delete",
             Workload::Mixed => "get or set",
             Workload::ScanShort => "scan of 100 keys",
             Workload::ScanFull => "full scan",
             Workload::Reopen => "open",
-            Workload::SyncWrites => "set + flush",
+            Workload::SyncWrites => "set + sync",
         }
     }
 
-    /// Whether the workload ends with one `flush` inside its timed part,
+    /// Whether the workload ends with one `sync` inside its timed part,
     /// so that every write is durable, and paid for, by the end.
-    pub fn times_final_flush(self) -> bool {
+    pub fn times_final_sync(self) -> bool {
         matches!(
             self,
             Workload::FillSeq
                 | Workload::FillRandom
+                | Workload::FillBatch
                 | Workload::Overwrite
                 | Workload::Delete
                 | Workload::Mixed
@@ -175,13 +186,20 @@ impl Workload {
     pub fn grows_with_n(self) -> bool {
         matches!(
             self,
-            Workload::FillSeq | Workload::FillRandom | Workload::ScanFull | Workload::Reopen
+            Workload::FillSeq
+                | Workload::FillRandom
+                | Workload::FillBatch
+                | Workload::ScanFull
+                | Workload::Reopen
         )
     }
 
     /// Whether the workload starts from an empty store.
     pub fn is_fill(self) -> bool {
-        matches!(self, Workload::FillSeq | Workload::FillRandom)
+        matches!(
+            self,
+            Workload::FillSeq | Workload::FillRandom | Workload::FillBatch
+        )
     }
 }
 
@@ -192,12 +210,21 @@ pub struct Budget {
     pub point_ops: u64,
     /// Short scans per measurement.
     pub short_scans: u64,
-    /// Write-and-flush operations per measurement of `sync-writes`.
+    /// Write-and-sync operations per measurement of `sync-writes`.
     pub sync_writes: u64,
+    /// Keys per write batch in `fill-batch` (absent from results written
+    /// before it was measured).
+    #[serde(default = "default_batch_len")]
+    pub batch_len: usize,
     /// Keys per short scan.
     pub scan_len: usize,
     /// Bytes per value.
     pub value_len: usize,
+}
+
+/// LevelDB's `db_bench` fills in batches of 1000 keys too.
+fn default_batch_len() -> usize {
+    1000
 }
 
 impl Budget {
@@ -208,6 +235,7 @@ impl Budget {
             point_ops: 20_000,
             short_scans: 500,
             sync_writes: 200,
+            batch_len: default_batch_len(),
             scan_len: 100,
             value_len: VALUE_LEN,
         }

@@ -19,6 +19,7 @@ fn settings() -> Settings {
             point_ops: 300,
             short_scans: 10,
             sync_writes: 5,
+            batch_len: 64,
             scan_len: 100,
             value_len: 100,
         },
@@ -60,7 +61,7 @@ fn every_workload_runs_and_the_counts_add_up() {
             let raw = report.find("raw-fs", w, n).expect("raw-fs ran everything");
             assert_eq!(raw.seconds.len(), 2, "{w:?}: two repetitions");
             let expected_ops = match w {
-                Workload::FillSeq | Workload::FillRandom => n,
+                Workload::FillSeq | Workload::FillRandom | Workload::FillBatch => n,
                 Workload::ScanShort => 10,
                 Workload::ScanFull => 1,
                 // As many opens as fill 20 ms: raw-fs's opens do nothing.

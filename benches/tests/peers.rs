@@ -12,21 +12,24 @@ mod redb {
 /// Every check of the suite except the size limits, for the two peers that
 /// cannot take the contract's longest keys.
 fn every_check_but_size_limits<S: Stage>(cases: u32) -> CheckResult {
-    checks::set_then_get::<S>()?;
-    checks::overwrite::<S>()?;
-    checks::delete::<S>()?;
-    checks::empty_and_binary::<S>()?;
-    checks::scan_order::<S>()?;
-    checks::scan_bounds::<S>()?;
-    checks::empty_and_reversed_ranges::<S>()?;
-    checks::prefix_scan::<S>()?;
-    checks::scan_sees_latest_writes::<S>()?;
-    checks::reopen::<S>()?;
-    checks::deletes_survive_reopen::<S>()?;
-    checks::crash::<S>()?;
-    checks::many_keys::<S>()?;
-    checks::many_flushes::<S>()?;
-    model_based::<S>(cases)
+    let options = S::Options::default();
+    let o = &options;
+    checks::set_then_get::<S>(o)?;
+    checks::overwrite::<S>(o)?;
+    checks::delete::<S>(o)?;
+    checks::empty_and_binary::<S>(o)?;
+    checks::scan_order::<S>(o)?;
+    checks::scan_bounds::<S>(o)?;
+    checks::empty_and_reversed_ranges::<S>(o)?;
+    checks::prefix_scan::<S>(o)?;
+    checks::scan_sees_latest_writes::<S>(o)?;
+    checks::write_batches::<S>(o)?;
+    checks::reopen::<S>(o)?;
+    checks::deletes_survive_reopen::<S>(o)?;
+    checks::crash::<S>(o)?;
+    checks::many_keys::<S>(o)?;
+    checks::many_syncs::<S>(o)?;
+    model_based::<S>(o, cases)
 }
 
 /// fjall takes keys up to 65,535 bytes, and the adapter spends one on a
@@ -47,7 +50,7 @@ mod fjall {
 
     #[test]
     fn rejects_the_longest_keys_with_an_error() {
-        let failure = checks::size_limits::<FjallStore<false>>().unwrap_err();
+        let failure = checks::size_limits::<FjallStore<false>>(&()).unwrap_err();
         assert!(
             failure.message().contains("the limit is 65534 bytes"),
             "{failure}"
@@ -68,7 +71,7 @@ mod raw_fs {
 
     #[test]
     fn fails_on_the_longest_keys() {
-        let failure = checks::size_limits::<RawFsStore>().unwrap_err();
+        let failure = checks::size_limits::<RawFsStore>(&()).unwrap_err();
         assert!(failure.message().contains("name too long"), "{failure}");
     }
 }

@@ -83,22 +83,25 @@ fn parse_count(s: &str) -> Result<u64, String> {
     }
 }
 
-const NOTES: [&str; 5] = [
+const NOTES: [&str; 6] = [
     "Each write goes through the `KvStore` trait, one call per key, for stages and peers alike; \
-     `flush` ends every writing workload. Stores are opened, settled and closed outside the \
+     `sync` ends every writing workload. Stores are opened, settled and closed outside the \
      timed part.",
-    "fjall 3: default settings (64 MiB memtable, 32 MiB block cache, LZ4). `flush` persists \
-     its journal with `PersistMode::SyncAll` and waits for the flushes and compactions under \
-     way; before every timed repetition the harness waits until fjall has been idle for 50 ms. \
-     Keys are stored behind a one-byte prefix (fjall refuses the empty key). `fjall-tables` is \
-     the same engine with its memtable written to disk tables after the fill, so that its \
-     reads go through tables.",
-    "redb 4: default settings (1 GiB page cache). One write transaction per `set` or \
-     `delete`, committed with `Durability::None`; `flush` commits with \
+    "`fill-batch` hands the same keys as `fill-random` to `KvStore::write` in batches of 1000. \
+     The stages apply a batch one operation at a time (the contract's default); fjall writes \
+     each batch as one atomic journal entry, redb as one transaction.",
+    "fjall 3: default settings (64 MiB memtable, 32 MiB block cache, LZ4). `sync` persists \
+     its journal with `PersistMode::SyncAll` and waits for the flushes (memtables written out \
+     as tables) and compactions under way; before every timed repetition the harness waits \
+     until fjall has been idle for 50 ms. Keys are stored behind a one-byte prefix (fjall \
+     refuses the empty key). `fjall-tables` is the same engine with its memtable written to \
+     disk tables after the fill, so that its reads go through tables.",
+    "redb 4: default settings (1 GiB page cache). One write transaction per `set`, `delete` \
+     or batch, committed with `Durability::None`; `sync` commits with \
      `Durability::Immediate` (redb's default fsyncs every commit).",
     "raw-fs: one file per key named by the key in hex, written with `std::fs::write`: no \
      temporary file, no rename, no fsync, so it takes no part in `sync-writes`.",
-    "The in-memory stage's `flush` does nothing, so it takes no part in `sync-writes` either.",
+    "The in-memory stage's `sync` does nothing, so it takes no part in `sync-writes` either.",
 ];
 
 fn main() -> ExitCode {
@@ -190,7 +193,7 @@ fn run(args: Args) -> Result<(), String> {
     // (fills, full scans, opens) and of everything else (a fixed number of
     // point operations or short scans, and the untimed work around them,
     // mostly bounded by the same budget). It is a projection to skip the
-    // hopeless, not a promise: a stage whose every flush rewrites all its
+    // hopeless, not a promise: a stage whose every sync rewrites all its
     // data (chapter 3) does more work per write as N grows.
     let mut took: Vec<Option<(u64, f64, f64)>> = vec![None; chosen.len()];
     for &n in &sizes {

@@ -5,7 +5,7 @@
 //! never leaves memory; `FjallStore<true>` (reported as `fjall-tables`)
 //! writes the memtable into disk tables once the fill is done (untimed), so
 //! reads go through its tables the way a larger data set's would. And fjall
-//! flushes and compacts in background threads: `flush` waits for the work
+//! flushes and compacts in background threads: `sync` waits for the work
 //! under way, and the harness lets the store settle (untimed) before every
 //! repetition, so no workload pays for work left over from another.
 //!
@@ -22,7 +22,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ch00_contract::{
-    Durability, Error, KeyRange, KvStore, Result, Scan, Stage, check_key, check_value,
+    BatchOp, Durability, Error, KeyRange, KvStore, Result, Scan, Stage, Survives, WriteBatch,
+    check_key, check_value,
 };
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
@@ -121,6 +122,27 @@ impl<const TABLES: bool> KvStore for FjallStore<TABLES> {
             .map_err(|e| fail(&self.dir, "fjall remove", e))
     }
 
+    /// One fjall batch: a single journal entry, applied atomically.
+    fn write(&mut self, batch: &WriteBatch) -> Result<()> {
+        batch.check()?;
+        let mut fjall_batch = self.db.batch();
+        for op in batch.ops() {
+            match op {
+                BatchOp::Set { key, value } => {
+                    check(key)?;
+                    fjall_batch.insert(&self.keyspace, stored(key), value.as_slice());
+                }
+                BatchOp::Delete { key } => {
+                    check(key)?;
+                    fjall_batch.remove(&self.keyspace, stored(key));
+                }
+            }
+        }
+        fjall_batch
+            .commit()
+            .map_err(|e| fail(&self.dir, "fjall batch commit", e))
+    }
+
     fn scan(&self, range: KeyRange) -> Result<Scan<'_>> {
         if range.is_empty() {
             return Ok(Box::new(std::iter::empty()));
@@ -140,10 +162,10 @@ impl<const TABLES: bool> KvStore for FjallStore<TABLES> {
         Ok(Box::new(iter))
     }
 
-    /// Persists the journal with an fsync, then waits for the flushes and
-    /// compactions fjall has under way, so that a writing workload pays for
-    /// the work its writes caused.
-    fn flush(&mut self) -> Result<()> {
+    /// Persists the journal with an fsync, then waits for the flushes (of
+    /// memtables to tables) and compactions fjall has under way, so that a
+    /// writing workload pays for the work its writes caused.
+    fn sync(&mut self) -> Result<()> {
         self.db
             .persist(PersistMode::SyncAll)
             .map_err(|e| fail(&self.dir, "fjall persist", e))?;
@@ -170,9 +192,19 @@ impl<const TABLES: bool> Measured for FjallStore<TABLES> {
 
 impl<const TABLES: bool> Stage for FjallStore<TABLES> {
     const NAME: &'static str = if TABLES { "fjall-tables" } else { "fjall" };
-    // Every insert reaches the operating system before it returns (fjall's
-    // default, `manual_journal_persist(false)`); `flush` adds an fsync.
-    const DURABILITY: Durability = Durability::PerWrite;
+    type Options = ();
+
+    fn durability(_: &()) -> Durability {
+        Durability {
+            // Every insert reaches the operating system before it returns
+            // (fjall's default, `manual_journal_persist(false)`).
+            process_crash: Survives::EveryWrite,
+            // The journal is fsynced by `sync`; it is one sequential log, so
+            // what survives past that point is a prefix of the writes.
+            power_loss: Survives::SyncedWrites,
+            atomic_batches: true,
+        }
+    }
 
     /// Every insert is already in the operating system's hands when it
     /// returns, so dropping the handles loses nothing a crash would keep;
@@ -181,7 +213,7 @@ impl<const TABLES: bool> Stage for FjallStore<TABLES> {
         drop(self);
     }
 
-    fn open(dir: &Path) -> Result<Self> {
+    fn open_with(dir: &Path, _: &()) -> Result<Self> {
         let db = Database::builder(dir)
             .open()
             .map_err(|e| fail(dir, "opening fjall", e))?;

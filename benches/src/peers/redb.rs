@@ -1,11 +1,11 @@
 //! redb, a copy-on-write B-tree engine, behind the `KvStore` trait.
 //!
 //! redb fsyncs every committed transaction by default. Through this trait
-//! each `set` and `delete` is its own transaction, so they commit with
-//! `Durability::None` (visible, not yet durable) and `flush` commits an
-//! empty transaction with `Durability::Immediate`, which makes all of them
-//! durable at once: the same promise as the book's stages that write on
-//! flush.
+//! each `set` and `delete` is its own transaction (and each write batch one
+//! transaction), so they commit with `Durability::None` (visible, not yet
+//! durable) and `sync` commits an empty transaction with
+//! `Durability::Immediate`, which makes all of them durable at once: the
+//! same promise as the book's stages that write on sync.
 
 use std::io;
 use std::ops::Bound;
@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use crate::subjects::Measured;
 use ch00_contract::{
-    Durability, Error, KeyRange, KvStore, Result, Scan, Stage, check_key, check_value,
+    BatchOp, Durability, Error, KeyRange, KvStore, Result, Scan, Stage, WriteBatch, check_key,
+    check_value,
 };
 use redb::{Database, ReadableDatabase, TableDefinition};
 
@@ -30,7 +31,8 @@ fn fail(path: &Path, action: &'static str, err: impl std::fmt::Display) -> Error
 }
 
 impl RedbStore {
-    fn write(
+    /// Runs `action` in one write transaction, committed without an fsync.
+    fn transaction(
         &self,
         action: impl FnOnce(&mut redb::Table<&[u8], &[u8]>) -> redb::Result<()>,
     ) -> Result<()> {
@@ -55,7 +57,7 @@ impl KvStore for RedbStore {
     fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         check_key(key)?;
         check_value(value)?;
-        self.write(|t| t.insert(key, value).map(drop))
+        self.transaction(|t| t.insert(key, value).map(drop))
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -74,7 +76,21 @@ impl KvStore for RedbStore {
 
     fn delete(&mut self, key: &[u8]) -> Result<()> {
         check_key(key)?;
-        self.write(|t| t.remove(key).map(drop))
+        self.transaction(|t| t.remove(key).map(drop))
+    }
+
+    /// One transaction for the whole batch.
+    fn write(&mut self, batch: &WriteBatch) -> Result<()> {
+        batch.check()?;
+        self.transaction(|t| {
+            for op in batch.ops() {
+                match op {
+                    BatchOp::Set { key, value } => t.insert(key.as_slice(), value.as_slice())?,
+                    BatchOp::Delete { key } => t.remove(key.as_slice())?,
+                };
+            }
+            Ok(())
+        })
     }
 
     fn scan(&self, range: KeyRange) -> Result<Scan<'_>> {
@@ -104,7 +120,7 @@ impl KvStore for RedbStore {
         })))
     }
 
-    fn flush(&mut self) -> Result<()> {
+    fn sync(&mut self) -> Result<()> {
         let p = &self.path;
         let tx = self
             .db
@@ -118,7 +134,13 @@ impl Measured for RedbStore {}
 
 impl Stage for RedbStore {
     const NAME: &'static str = "redb";
-    const DURABILITY: Durability = Durability::OnFlush;
+    type Options = ();
+
+    fn durability(_: &()) -> Durability {
+        // A crash rolls redb back to its last durable commit; a batch is
+        // one transaction.
+        Durability::ON_SYNC.with_atomic_batches()
+    }
 
     /// redb keeps no writes buffered in the process between calls; a leaked
     /// handle would keep the file locked against the reopen.
@@ -126,12 +148,12 @@ impl Stage for RedbStore {
         drop(self);
     }
 
-    fn open(dir: &Path) -> Result<Self> {
+    fn open_with(dir: &Path, _: &()) -> Result<Self> {
         let path = dir.join("data.redb");
         let db = Database::create(&path).map_err(|e| fail(&path, "opening redb", e))?;
         let store = RedbStore { db, path };
         // Create the table, so that reads of an empty store find it.
-        store.write(|_| Ok(()))?;
+        store.transaction(|_| Ok(()))?;
         Ok(store)
     }
 }

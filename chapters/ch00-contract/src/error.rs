@@ -54,6 +54,17 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
+    /// The store refuses writes and syncs because an earlier sync of
+    /// `path` failed. After a failed `fsync` the kernel may have dropped
+    /// the data it could not write and marked the pages clean, so a second
+    /// `fsync` can report success for data that is gone; a store that kept
+    /// going would acknowledge writes it may have lost. Reads still work.
+    Poisoned {
+        /// The store's directory.
+        path: PathBuf,
+        /// The error the failed sync returned.
+        cause: String,
+    },
     /// Any other request the store cannot accept (a bad option, say).
     InvalidInput(String),
 }
@@ -115,6 +126,12 @@ impl fmt::Display for Error {
             Error::ValueTooLarge { len, max } => {
                 write!(f, "value is {len} bytes long; the limit is {max} bytes")
             }
+            Error::Poisoned { path, cause } => write!(
+                f,
+                "the store in {} accepts no more writes: an earlier sync failed ({cause}), so \
+                 data it had written may be lost; reopen the store to see what the disk holds",
+                path.display()
+            ),
             Error::InvalidInput(message) => write!(f, "invalid input: {message}"),
         }
     }
@@ -162,11 +179,11 @@ mod tests {
     fn messages_name_the_file_offset_and_expectation() {
         // ANCHOR: corruption_message
         let err = Error::corruption("/data/table.sst", 4096, "magic number 0x4B56", "0x0000");
-        // ANCHOR_END: corruption_message
         assert_eq!(
             err.to_string(),
             "corrupt file /data/table.sst at byte offset 4096: expected magic number 0x4B56, found 0x0000"
         );
+        // ANCHOR_END: corruption_message
         assert!(err.is_corruption());
 
         let err = Error::io(
@@ -186,5 +203,14 @@ mod tests {
             err.to_string(),
             "key is 70000 bytes long; the limit is 65535 bytes"
         );
+
+        let err = Error::Poisoned {
+            path: "/data".into(),
+            cause: "syncing /data/a.json: Input/output error".into(),
+        };
+        let message = err.to_string();
+        assert!(message.contains("accepts no more writes"), "{message}");
+        assert!(message.contains("reopen the store"), "{message}");
+        assert!(!err.is_corruption());
     }
 }

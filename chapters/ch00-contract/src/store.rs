@@ -1,7 +1,9 @@
 //! The `KvStore` trait: what every stage of the book promises.
 
+use std::fmt;
 use std::path::Path;
 
+use crate::batch::{BatchOp, WriteBatch};
 use crate::error::{Error, Result};
 use crate::range::KeyRange;
 
@@ -45,14 +47,14 @@ pub fn check_value(value: &[u8]) -> Result<()> {
 
 // ANCHOR: scan_type
 /// One key and its value, as a scan yields them.
-pub type Entry = (Vec<u8>, Vec<u8>);
+pub type KeyValue = (Vec<u8>, Vec<u8>);
 
-/// A scan in progress: entries in ascending key order, produced one at a time.
+/// A scan in progress: pairs in ascending key order, produced one at a time.
 ///
 /// Each item is a `Result` because a store that reads from disk can fail
 /// halfway through (a damaged record in the middle of a file); the scan then
 /// yields the error and the caller decides what to do.
-pub type Scan<'a> = Box<dyn Iterator<Item = Result<Entry>> + 'a>;
+pub type Scan<'a> = Box<dyn Iterator<Item = Result<KeyValue>> + 'a>;
 // ANCHOR_END: scan_type
 
 // ANCHOR: kv_store
@@ -61,9 +63,9 @@ pub type Scan<'a> = Box<dyn Iterator<Item = Result<Entry>> + 'a>;
 /// Keys and values are arbitrary bytes: empty, non-UTF-8, containing zero
 /// bytes. Keys are ordered as byte strings (see [`KeyRange`]). Every method
 /// that takes a key rejects one longer than [`MAX_KEY_LEN`] with
-/// [`Error::KeyTooLarge`], and `set` rejects a value longer than
-/// [`MAX_VALUE_LEN`] with [`Error::ValueTooLarge`]; a rejected call changes
-/// nothing.
+/// [`Error::KeyTooLarge`], and every method that takes a value rejects one
+/// longer than [`MAX_VALUE_LEN`] with [`Error::ValueTooLarge`]; a rejected
+/// call changes nothing.
 pub trait KvStore {
     /// Stores `value` under `key`, replacing any previous value.
     fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()>;
@@ -77,28 +79,50 @@ pub trait KvStore {
     /// Removes `key`. Removing a key that is not there is not an error.
     fn delete(&mut self, key: &[u8]) -> Result<()>;
 
-    /// The entries whose keys lie in `range`, in ascending key order,
+    /// Applies every operation of `batch`, in order. A batch with any key
+    /// or value over the limits is rejected whole: nothing is applied.
+    ///
+    /// The default checks the whole batch, then applies the operations one
+    /// by one with `set` and `delete`. That is **not atomic**: a crash, or
+    /// an I/O error, partway through leaves the first operations applied
+    /// and the rest not. A stage whose batches are all-or-nothing says so
+    /// in its [`Durability`], and the conformance suite holds it to that.
+    fn write(&mut self, batch: &WriteBatch) -> Result<()> {
+        batch.check()?;
+        for op in batch.ops() {
+            match op {
+                BatchOp::Set { key, value } => self.set(key, value)?,
+                BatchOp::Delete { key } => self.delete(key)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The pairs whose keys lie in `range`, in ascending key order,
     /// produced lazily: a scan over a million keys must not collect them
     /// first. An empty or reversed range yields nothing.
     fn scan(&self, range: KeyRange) -> Result<Scan<'_>>;
 
-    /// The entries whose keys start with `prefix`, in ascending key order.
+    /// The pairs whose keys start with `prefix`, in ascending key order.
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Scan<'_>> {
         self.scan(KeyRange::prefix(prefix))
     }
 
-    /// Makes every write so far durable: once `flush` returns, the writes
-    /// survive the process stopping at any moment. A stage that writes files
-    /// also `fsync`s them here, so that they survive a power failure too;
-    /// the conformance suite can only check the first promise (it crashes a
-    /// store, not the machine), so the second rests on the code and the book.
-    fn flush(&mut self) -> Result<()>;
+    /// Makes every write so far durable, as far as the stage's
+    /// [`Durability`] promises: once `sync` returns, those writes survive a
+    /// crash of the process and, for a stage that says so, a power failure
+    /// (a stage that writes files `fsync`s them here).
+    ///
+    /// Not to be confused with a *flush*, which in chapter 6 means writing
+    /// the in-memory table out to a table file: a flush moves data, a sync
+    /// makes it durable.
+    fn sync(&mut self) -> Result<()>;
 
     /// Counters beyond time, for the benchmarks and for tests that assert
     /// costs (reads per lookup, index size). A stage reports what it counts
     /// and leaves the rest `None`.
     fn metrics(&self) -> Metrics {
-        Metrics::default()
+        Metrics::new()
     }
 }
 // ANCHOR_END: kv_store
@@ -106,7 +130,13 @@ pub trait KvStore {
 // ANCHOR: metrics
 /// What a stage can count about itself. Each field is `None` when the stage
 /// does not count it, so a report never shows a made-up zero.
+///
+/// The struct is `#[non_exhaustive]`: later chapters add counters (tables,
+/// bloom filter bytes, bytes compacted) without touching the stages that do
+/// not count them. Outside this crate a stage starts from
+/// [`Metrics::new`] and fills in the fields it counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Metrics {
     /// Bytes of index held in memory to find keys on disk.
     pub index_bytes: Option<u64>,
@@ -120,42 +150,116 @@ pub struct Metrics {
 }
 // ANCHOR_END: metrics
 
+impl Metrics {
+    /// No counter known: every field `None`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
 // ANCHOR: durability
-/// What survives when a process stops without warning (a crash, a kill, a
-/// `std::mem::forget` of the store in a test).
+/// What a store still holds after one kind of crash.
 ///
-/// After a crash, a store reopens with the state it had at some moment
-/// between the last completed `flush` and the crash: never older than the
-/// last flush, never a mix of writes that did not happen in that order.
-/// Whatever state it reopens with is then its state; later crashes are
-/// judged from there. The suite crashes stores between calls, not in the
-/// middle of one (a crash halfway through a flush is each stage's own test
-/// to write).
+/// After a crash a store reopens with a state it really had at some moment
+/// allowed by its promise: never older than the promise, never a mix of
+/// writes that did not happen in that order (a later write kept while an
+/// earlier one is lost). Whatever state it reopens with is then its state;
+/// later crashes are judged from there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Durability {
-    /// Nothing is written anywhere: a reopened store is empty.
-    InMemory,
-    /// Writes survive once `flush` has returned; a crash may lose writes
-    /// made since the last flush.
-    OnFlush,
-    /// Every write survives once the call that made it has returned.
-    PerWrite,
+pub enum Survives {
+    /// Nothing: the store keeps no files and reopens empty.
+    Nothing,
+    /// Every write made before the last completed [`KvStore::sync`]. Of
+    /// the writes after it, the store may keep some of the earliest (in
+    /// order), or none.
+    SyncedWrites,
+    /// Every write made before the last completed `sync`. Of the writes
+    /// after it, each key keeps some independently of the others: a key
+    /// holds its value from the last sync or from any later write of it,
+    /// whatever another key kept. What a store offers that makes each key
+    /// durable by a separate file system operation (chapter 2's renames).
+    SyncedWritesPerKey,
+    /// Every write whose call has returned.
+    EveryWrite,
+    /// No promise: the store may reopen with any content, or refuse to
+    /// open. What a store that never calls `fsync` offers against a power
+    /// failure.
+    NoPromise,
+}
+
+/// What a stage promises to keep through the two kinds of crash.
+///
+/// They are different events. When a **process crashes** (`kill -9`, an
+/// abort, `std::mem::forget` of the store in a test) the operating system
+/// keeps everything the process had handed to it: written bytes sit in the
+/// kernel's page cache and reach the disk later. When the **power fails**
+/// the page cache is gone: only what was `fsync`ed survives, file contents
+/// and directory entries (a file's creation, rename or removal) alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Durability {
+    /// What survives the process dying without warning.
+    pub process_crash: Survives,
+    /// What survives the machine losing power.
+    pub power_loss: Survives,
+    /// Whether a [`WriteBatch`] is all-or-nothing: after any crash the
+    /// store holds every operation of a batch or none of them.
+    pub atomic_batches: bool,
 }
 // ANCHOR_END: durability
 
+impl Durability {
+    /// A store that keeps nothing across a restart.
+    pub const IN_MEMORY: Durability = Durability {
+        process_crash: Survives::Nothing,
+        power_loss: Survives::Nothing,
+        atomic_batches: false,
+    };
+
+    /// A store whose writes are durable, against both kinds of crash, once
+    /// `sync` has returned, and not before.
+    pub const ON_SYNC: Durability = Durability {
+        process_crash: Survives::SyncedWrites,
+        power_loss: Survives::SyncedWrites,
+        atomic_batches: false,
+    };
+
+    /// The same promise, with all-or-nothing batches.
+    pub const fn with_atomic_batches(self) -> Durability {
+        Durability {
+            atomic_batches: true,
+            ..self
+        }
+    }
+
+    /// Whether the store keeps anything at all across a restart.
+    pub fn keeps_data(&self) -> bool {
+        self.process_crash != Survives::Nothing
+    }
+}
+
 // ANCHOR: stage
-/// A store as the conformance suite and the benchmarks see it: a name, a
-/// durability, and a way to open it in a directory.
+/// A store as the conformance suite and the benchmarks see it: a name, its
+/// options, what it promises to keep, and a way to open it in a directory.
 pub trait Stage: KvStore + Sized {
     /// The short name used in test output and benchmark tables.
     const NAME: &'static str;
 
-    /// What survives a crash; the suite picks its reopen checks from it.
-    const DURABILITY: Durability;
+    /// How the stage can be set up: sizes, modes, test settings (a 4-bit
+    /// hash, a tiny memtable). `Default` is what real use gets.
+    type Options: Clone + fmt::Debug + Default;
+
+    /// What survives each kind of crash with these options; the suite picks
+    /// its reopen checks from it.
+    fn durability(options: &Self::Options) -> Durability;
 
     /// Opens the store kept in `dir`, creating it if the directory is empty.
     /// The directory exists; the store owns everything inside it.
-    fn open(dir: &Path) -> Result<Self>;
+    fn open_with(dir: &Path, options: &Self::Options) -> Result<Self>;
+
+    /// [`Stage::open_with`] the default options.
+    fn open(dir: &Path) -> Result<Self> {
+        Self::open_with(dir, &Self::Options::default())
+    }
 
     /// Disappears the way a crashed process does: nothing still buffered
     /// in memory is written. The suite calls this, then opens the directory

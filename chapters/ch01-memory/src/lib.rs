@@ -83,7 +83,7 @@ impl KvStore for MemoryStore {
         Ok(Box::new(entries))
     }
 
-    fn flush(&mut self) -> Result<()> {
+    fn sync(&mut self) -> Result<()> {
         // Nothing to make durable: this stage promises nothing across restarts.
         Ok(())
     }
@@ -93,9 +93,14 @@ impl KvStore for MemoryStore {
 // ANCHOR: stage
 impl Stage for MemoryStore {
     const NAME: &'static str = "ch01-memory";
-    const DURABILITY: Durability = Durability::InMemory;
+    /// Nothing to set up.
+    type Options = ();
 
-    fn open(_dir: &Path) -> Result<Self> {
+    fn durability(_: &()) -> Durability {
+        Durability::IN_MEMORY
+    }
+
+    fn open_with(_dir: &Path, _: &()) -> Result<Self> {
         Ok(Self::new())
     }
 }

@@ -16,7 +16,7 @@
 
 use std::path::Path;
 
-use ch00_contract::{Entry, Error, MAX_KEY_LEN, MAX_VALUE_LEN, Result};
+use ch00_contract::{Error, KeyValue, MAX_KEY_LEN, MAX_VALUE_LEN, Result};
 use serde::{Deserialize, Serialize};
 
 // ANCHOR: bytes
@@ -83,7 +83,7 @@ pub fn encode(key: &[u8], value: &[u8]) -> Result<Vec<u8>> {
 /// The `(key, value)` held by `bytes`, the content of the file at `path`;
 /// a corruption error naming the file and the offset of the problem if the
 /// content is not what [`encode`] writes.
-pub fn decode(path: &Path, bytes: &[u8]) -> Result<Entry> {
+pub fn decode(path: &Path, bytes: &[u8]) -> Result<KeyValue> {
     let (value, key): (JsonBytes, JsonBytes) = serde_json::from_slice(bytes).map_err(|e| {
         Error::corruption(
             path,

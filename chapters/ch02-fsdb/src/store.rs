@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ch00_contract::{
-    Durability, Entry, Error, IoContext, KeyRange, KvStore, Metrics, Result, Scan, Stage,
-    check_key, check_value,
+    Durability, Error, IoContext, KeyRange, KeyValue, KvStore, Metrics, Result, Scan, Stage,
+    Survives, check_key, check_value,
 };
 use walkdir::WalkDir;
 
@@ -24,13 +24,13 @@ use crate::usage::{DiskUsage, disk_usage};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SyncMode {
     /// Every write's file is synced and renamed into place before `set`
-    /// or `delete` returns, so it survives a crash of the process; `flush`
-    /// syncs the directories whose names changed since the last flush, so
+    /// or `delete` returns, so it survives a crash of the process; `sync`
+    /// syncs the directories whose names changed since the last sync, so
     /// that the renames survive a power failure too. After a power failure
-    /// between flushes, each key holds its value from the last flush or a
+    /// between syncs, each key holds its value from the last sync or a
     /// later one, always complete.
     #[default]
-    OnFlush,
+    OnSync,
     /// The directory is synced after every write as well: each write is
     /// durable against power failure when its call returns. One more
     /// `fsync` per write.
@@ -51,7 +51,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            sync: SyncMode::OnFlush,
+            sync: SyncMode::OnSync,
             hash_bits: 64,
         }
     }
@@ -67,13 +67,15 @@ pub struct FsStore {
     /// Which of the 256 fan-out directories exist, so that a write does
     /// not ask the file system every time.
     dirs: [bool; 256],
-    /// Directories whose names changed since the last flush, to be synced
+    /// Directories whose names changed since the last sync, to be synced
     /// by the next.
     unsynced_dirs: BTreeSet<PathBuf>,
     /// A sync that failed. The kernel may have dropped the data it was
     /// to write, and a second `fsync` can then report success for data
-    /// that is gone, so the store stops accepting writes and flushes:
-    /// reopening it shows what the disk really holds.
+    /// that is gone, so the store stops accepting writes and syncs:
+    /// reopening it shows what the disk really holds. (The other choice,
+    /// retrying by writing everything again from memory, needs the data in
+    /// memory; this store keeps none.)
     sync_failure: Option<String>,
     /// Counters for [`KvStore::metrics`]: files read and their bytes.
     reads: AtomicU64,
@@ -126,14 +128,14 @@ struct Listing {
 impl FsStore {
     /// Opens the store in `dir` with [`Options::default`].
     pub fn open(dir: &Path) -> Result<FsStore> {
-        FsStore::open_with(dir, Options::default())
+        FsStore::open_with(dir, &Options::default())
     }
 
     // ANCHOR: open
     /// Opens the store in `dir` (creating it if `dir` is empty), removes the
     /// temporary files a crash may have left, and checks that every file is
     /// one the store wrote.
-    pub fn open_with(dir: &Path, options: Options) -> Result<FsStore> {
+    pub fn open_with(dir: &Path, options: &Options) -> Result<FsStore> {
         if options.hash_bits > 64 {
             return Err(Error::InvalidInput(format!(
                 "hash_bits is {}; a 64-bit hash has at most 64",
@@ -143,7 +145,7 @@ impl FsStore {
         marker::check_or_create(dir, options.hash_bits)?;
         let mut store = FsStore {
             root: dir.to_path_buf(),
-            options,
+            options: *options,
             dirs: [false; 256],
             unsynced_dirs: BTreeSet::new(),
             sync_failure: None,
@@ -196,7 +198,7 @@ impl FsStore {
     /// The entry in `slot`, `None` if there is no such file. The key read
     /// back must hash to the file's name: a file copied or renamed by hand
     /// would otherwise answer for a key it does not hold.
-    fn read_slot(&self, slot: Slot) -> Result<Option<Entry>> {
+    fn read_slot(&self, slot: Slot) -> Result<Option<KeyValue>> {
         let path = slot.path(&self.root);
         let Some(bytes) = read_at_most(&path, content::MAX_FILE_LEN)? else {
             return Ok(None);
@@ -269,7 +271,7 @@ impl FsStore {
     }
 
     /// Records that names in `dir` changed: synced now (every write) or
-    /// by the next flush. Either way a failed sync is remembered.
+    /// by the next `sync`. Either way a failed sync is remembered.
     fn changed_dir(&mut self, dir: &Path) -> Result<()> {
         self.unsynced_dirs.insert(dir.to_path_buf());
         if self.sync_each_write() {
@@ -293,11 +295,10 @@ impl FsStore {
     fn check_syncs(&self) -> Result<()> {
         match &self.sync_failure {
             None => Ok(()),
-            Some(failure) => Err(Error::InvalidInput(format!(
-                "an earlier sync failed ({failure}); its data may be lost, so the store at {} \
-                 accepts no more writes: reopen it",
-                self.root.display()
-            ))),
+            Some(failure) => Err(Error::Poisoned {
+                path: self.root.clone(),
+                cause: failure.clone(),
+            }),
         }
     }
 
@@ -494,33 +495,50 @@ impl KvStore for FsStore {
     }
     // ANCHOR_END: scan
 
-    // ANCHOR: flush
-    fn flush(&mut self) -> Result<()> {
+    // ANCHOR: sync
+    fn sync(&mut self) -> Result<()> {
         // Every file's content was synced before its rename; what is left
         // is the renames (and removals), which live in the directories.
         self.check_syncs()?;
         self.sync_dirs()
     }
-    // ANCHOR_END: flush
+    // ANCHOR_END: sync
 
     fn metrics(&self) -> Metrics {
-        Metrics {
-            // Nothing per key is held in memory: the directory is the index.
-            index_bytes: Some(0),
-            reads: Some(self.reads.load(Ordering::Relaxed)),
-            bytes_read: Some(self.bytes_read.load(Ordering::Relaxed)),
-            bytes_written: Some(self.bytes_written),
-        }
+        let mut metrics = Metrics::new();
+        // Nothing per key is held in memory: the directory is the index.
+        metrics.index_bytes = Some(0);
+        metrics.reads = Some(self.reads.load(Ordering::Relaxed));
+        metrics.bytes_read = Some(self.bytes_read.load(Ordering::Relaxed));
+        metrics.bytes_written = Some(self.bytes_written);
+        metrics
     }
 }
 
+// ANCHOR: stage
 impl Stage for FsStore {
     const NAME: &'static str = "ch02-fsdb";
-    // A write is renamed into place before the call returns: a crash of the
-    // process cannot lose it (see `SyncMode` for power failures).
-    const DURABILITY: Durability = Durability::PerWrite;
+    type Options = Options;
 
-    fn open(dir: &Path) -> Result<Self> {
-        FsStore::open(dir)
+    fn durability(options: &Options) -> Durability {
+        Durability {
+            // A write is renamed into place before the call returns: a crash
+            // of the process cannot lose it.
+            process_crash: Survives::EveryWrite,
+            // A rename reaches the disk when its directory is synced: at
+            // once with `EveryWrite`, at the next `sync` otherwise, and then
+            // each key independently of the others.
+            power_loss: match options.sync {
+                SyncMode::EveryWrite => Survives::EveryWrite,
+                SyncMode::OnSync => Survives::SyncedWritesPerKey,
+            },
+            // A batch is many files, renamed one at a time.
+            atomic_batches: false,
+        }
+    }
+
+    fn open_with(dir: &Path, options: &Options) -> Result<Self> {
+        FsStore::open_with(dir, options)
     }
 }
+// ANCHOR_END: stage

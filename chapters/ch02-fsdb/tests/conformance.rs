@@ -3,5 +3,5 @@
 use ch02_fsdb::FsStore;
 
 // ANCHOR: suite
-ch00_contract::conformance_tests!(FsStore, cases = 64);
+ch00_contract::conformance_tests!(FsStore);
 // ANCHOR_END: suite

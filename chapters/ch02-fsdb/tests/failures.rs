@@ -45,7 +45,7 @@ fn a_crash_between_temp_write_and_rename_keeps_the_old_value() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = FsStore::open(dir.path()).unwrap();
     store.set(b"k", b"old").unwrap();
-    store.flush().unwrap();
+    store.sync().unwrap();
 
     // The state a crash leaves when it strikes after `replace` wrote the
     // temporary file (here only half of it) and before the rename: for an
@@ -128,7 +128,7 @@ fn a_damaged_slot_in_a_collision_chain_is_an_error_for_the_keys_behind_it() {
         hash_bits: 0,
         ..Default::default()
     };
-    let mut store = FsStore::open_with(dir.path(), options).unwrap();
+    let mut store = FsStore::open_with(dir.path(), &options).unwrap();
     for key in [b"a", b"b", b"c"] {
         store.set(key, key).unwrap();
     }
@@ -276,12 +276,12 @@ fn a_leftover_marker_temp_file_does_not_block_creation() {
 }
 
 #[test]
-fn flush_after_deleting_an_unsynced_file_succeeds() {
+fn sync_after_deleting_an_unsynced_file_succeeds() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = FsStore::open(dir.path()).unwrap();
     store.set(b"gone", b"1").unwrap();
     store.delete(b"gone").unwrap();
     store.set(b"kept", b"2").unwrap();
-    store.flush().unwrap();
+    store.sync().unwrap();
     assert_eq!(store.len().unwrap(), 1);
 }

@@ -67,7 +67,7 @@ fn files_of_a_colliding_pair() {
         hash_bits: 8,
         ..Options::default()
     };
-    let mut store = FsStore::open_with(dir.path(), options).unwrap();
+    let mut store = FsStore::open_with(dir.path(), &options).unwrap();
     store.set(b"key-0", b"first").unwrap();
     store.set(second.as_bytes(), b"second").unwrap();
     insta::assert_snapshot!(listing(dir.path()));

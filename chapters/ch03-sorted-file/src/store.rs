@@ -1,4 +1,4 @@
-//! The store: chapter 1's sorted map, saved whole to one file on flush and
+//! The store: chapter 1's sorted map, saved whole to one file on sync and
 //! loaded whole at open.
 
 use std::fs;
@@ -23,7 +23,7 @@ pub struct SortedFileStore {
     memory: MemoryStore,
     /// Whether the map differs from the file.
     dirty: bool,
-    /// Bytes read at open and written by flushes, for the metrics.
+    /// Bytes read at open and written by syncs, for the metrics.
     bytes_read: u64,
     bytes_written: u64,
 }
@@ -35,7 +35,7 @@ impl SortedFileStore {
     /// loads every record into memory. A missing file is an empty store.
     pub fn open(dir: &Path) -> Result<SortedFileStore> {
         let path = dir.join(FILE_NAME);
-        // A flush that a crash interrupted left its temporary file; the
+        // A sync that a crash interrupted left its temporary file; the
         // previous complete file is still in place.
         atomic::remove_temp(&path)?;
         let mut memory = MemoryStore::new();
@@ -57,7 +57,7 @@ impl SortedFileStore {
                 return Err(e);
             }
         }
-        // A crash may have come between a flush's rename and its directory
+        // A crash may have come between a sync's rename and its directory
         // sync: the file this open sees must be the one a power failure
         // leaves too, since the store is now answering from it.
         atomic::sync_dir(dir)?;
@@ -110,8 +110,8 @@ impl KvStore for SortedFileStore {
     }
     // ANCHOR_END: kv_store
 
-    // ANCHOR: flush
-    fn flush(&mut self) -> Result<()> {
+    // ANCHOR: sync
+    fn sync(&mut self) -> Result<()> {
         if !self.dirty {
             return Ok(());
         }
@@ -129,25 +129,35 @@ impl KvStore for SortedFileStore {
         self.dirty = false;
         Ok(())
     }
-    // ANCHOR_END: flush
+    // ANCHOR_END: sync
 
     fn metrics(&self) -> Metrics {
-        Metrics {
-            // Everything is in memory: the keys and values are the index.
-            index_bytes: Some(self.memory.data_bytes()),
-            reads: Some(u64::from(self.bytes_read > 0)),
-            bytes_read: Some(self.bytes_read),
-            bytes_written: Some(self.bytes_written),
-        }
+        let mut metrics = Metrics::new();
+        // Everything is in memory: the keys and values are the index.
+        metrics.index_bytes = Some(self.memory.data_bytes());
+        metrics.reads = Some(u64::from(self.bytes_read > 0));
+        metrics.bytes_read = Some(self.bytes_read);
+        metrics.bytes_written = Some(self.bytes_written);
+        metrics
     }
 }
 
+// ANCHOR: stage
 impl Stage for SortedFileStore {
     const NAME: &'static str = "ch03-sorted-file";
-    // Writes since the last flush live only in memory.
-    const DURABILITY: Durability = Durability::OnFlush;
+    /// Nothing to set up (yet).
+    type Options = ();
 
-    fn open(dir: &Path) -> Result<Self> {
+    fn durability(_: &()) -> Durability {
+        // Writes since the last sync live only in memory, and the file is
+        // replaced whole: a crash of either kind leaves the last synced
+        // file. A batch is applied in memory and reaches the file whole or
+        // not at all, with the sync after it.
+        Durability::ON_SYNC.with_atomic_batches()
+    }
+
+    fn open_with(dir: &Path, _: &()) -> Result<Self> {
         SortedFileStore::open(dir)
     }
 }
+// ANCHOR_END: stage

@@ -3,5 +3,5 @@
 use ch03_sorted_file::SortedFileStore;
 
 // ANCHOR: suite
-ch00_contract::conformance_tests!(SortedFileStore, cases = 128);
+ch00_contract::conformance_tests!(SortedFileStore);
 // ANCHOR_END: suite

@@ -12,13 +12,13 @@ use ch00_contract::{Error, KeyRange, KvStore};
 use ch03_sorted_file::{FILE_NAME, SortedFileStore, format};
 use proptest::prelude::*;
 
-/// A store of three keys, flushed; returns the file's bytes.
+/// A store of three keys, synced; returns the file's bytes.
 fn small_store(dir: &Path) -> Vec<u8> {
     let mut store = SortedFileStore::open(dir).unwrap();
     store.set(b"apple", b"red").unwrap();
     store.set(b"banana", b"").unwrap();
     store.set(b"cherry\xff", b"dark red").unwrap();
-    store.flush().unwrap();
+    store.sync().unwrap();
     fs::read(dir.join(FILE_NAME)).unwrap()
 }
 

@@ -1,4 +1,4 @@
-//! What a crash costs: the writes since the last flush, and nothing else.
+//! What a crash costs: the writes since the last sync, and nothing else.
 
 // Test helpers outside `#[test]` functions unwrap too.
 #![allow(clippy::unwrap_used)]
@@ -10,41 +10,41 @@ mod support;
 
 // ANCHOR: crash_test
 #[test]
-fn a_crash_loses_the_unflushed_writes_and_nothing_else() {
+fn a_crash_loses_the_unsynced_writes_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = SortedFileStore::open(dir.path()).unwrap();
-    store.set(b"flushed", b"1").unwrap();
+    store.set(b"synced", b"1").unwrap();
     store.set(b"changed", b"before").unwrap();
-    store.flush().unwrap();
-    store.set(b"unflushed", b"2").unwrap();
+    store.sync().unwrap();
+    store.set(b"unsynced", b"2").unwrap();
     store.set(b"changed", b"after").unwrap();
-    store.delete(b"flushed").unwrap();
-    // The process dies: no destructor, no flush.
+    store.delete(b"synced").unwrap();
+    // The process dies: no destructor, no sync.
     store.simulate_crash();
 
     let store = SortedFileStore::open(dir.path()).unwrap();
-    assert_eq!(store.get(b"flushed").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(store.get(b"synced").unwrap(), Some(b"1".to_vec()));
     assert_eq!(store.get(b"changed").unwrap(), Some(b"before".to_vec()));
-    assert_eq!(store.get(b"unflushed").unwrap(), None);
+    assert_eq!(store.get(b"unsynced").unwrap(), None);
 }
 // ANCHOR_END: crash_test
 
 #[test]
-fn a_crash_during_flush_leaves_the_previous_file() {
-    support::a_crash_during_flush_leaves_the_previous_file::<SortedFileStore>(FILE_NAME);
+fn a_crash_during_sync_leaves_the_previous_file() {
+    support::a_crash_during_sync_leaves_the_previous_file::<SortedFileStore>(FILE_NAME);
 }
 
 #[test]
-fn a_flush_without_changes_writes_nothing() {
-    support::a_flush_without_changes_writes_nothing::<SortedFileStore>(|_| {});
+fn a_sync_without_changes_writes_nothing() {
+    support::a_sync_without_changes_writes_nothing::<SortedFileStore>(|_| {});
 }
 
 // ANCHOR: rewrite_test
 #[test]
-fn every_flush_rewrites_the_whole_file() {
-    // 1000 keys flushed, then one of them changed and flushed again: the
+fn every_sync_rewrites_the_whole_file() {
+    // 1000 keys synced, then one of them changed and synced again: the
     // whole file is written again.
-    let change = support::one_change_flushed::<SortedFileStore>(FILE_NAME);
+    let change = support::one_change_synced::<SortedFileStore>(FILE_NAME);
     assert_eq!(change.written, change.file_len);
 }
 // ANCHOR_END: rewrite_test

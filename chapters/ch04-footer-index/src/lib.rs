@@ -5,7 +5,7 @@
 //! of fixed size that says where the index is. Opening reads the footer
 //! and the index, not the records; a lookup is a binary search in memory
 //! and one positioned read. Writes collect in a sorted buffer in memory,
-//! and `flush` merges the buffer with the table into a new table.
+//! and `sync` merges the buffer with the table into a new table.
 
 pub mod file;
 pub mod format;

@@ -1,13 +1,13 @@
 //! Merging the write buffer with the table: what a read sees, and what a
-//! flush writes.
+//! sync writes.
 
 use std::iter::Peekable;
 
-use ch00_contract::{Entry, Result};
+use ch00_contract::{KeyValue, Result};
 
 // ANCHOR: merge
 /// The entries of two sorted sources as one sorted sequence: `newer` (the
-/// write buffer, where `None` is a delete not yet flushed) wins over
+/// write buffer, where `None` is a delete not yet synced) wins over
 /// `older` (the table) on equal keys, and a delete hides the older value
 /// and is then dropped.
 ///
@@ -17,7 +17,7 @@ use ch00_contract::{Entry, Result};
 pub struct Merged<'a, N, O>
 where
     N: Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)>,
-    O: Iterator<Item = Result<Entry>>,
+    O: Iterator<Item = Result<KeyValue>>,
 {
     newer: Peekable<N>,
     older: Peekable<O>,
@@ -29,7 +29,7 @@ where
 impl<'a, N, O> Merged<'a, N, O>
 where
     N: Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)>,
-    O: Iterator<Item = Result<Entry>>,
+    O: Iterator<Item = Result<KeyValue>>,
 {
     /// Merges `newer` over `older`; both must be in ascending key order.
     pub fn new(newer: N, older: O) -> Self {
@@ -44,11 +44,11 @@ where
 impl<'a, N, O> Iterator for Merged<'a, N, O>
 where
     N: Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)>,
-    O: Iterator<Item = Result<Entry>>,
+    O: Iterator<Item = Result<KeyValue>>,
 {
-    type Item = Result<Entry>;
+    type Item = Result<KeyValue>;
 
-    fn next(&mut self) -> Option<Result<Entry>> {
+    fn next(&mut self) -> Option<Result<KeyValue>> {
         use std::cmp::Ordering::*;
         if self.failed {
             return None;

@@ -20,12 +20,12 @@ pub const FILE_NAME: &str = "data.kvfi";
 #[derive(Debug)]
 pub struct FooterIndexStore {
     path: PathBuf,
-    /// The table as of the last flush; `None` before the first one.
+    /// The table as of the last sync; `None` before the first one.
     table: Option<Table>,
-    /// Writes since the last flush, in key order. `None` is a delete: the
+    /// Writes since the last sync, in key order. `None` is a delete: the
     /// key may still be in the table, and the buffer must hide it there.
     buffer: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    /// Reads made by tables that flushes have since replaced, so that the
+    /// Reads made by tables that syncs have since replaced, so that the
     /// counters run from open.
     retired_reads: u64,
     retired_bytes_read: u64,
@@ -39,7 +39,7 @@ impl FooterIndexStore {
     /// missing file is an empty store.
     pub fn open(dir: &Path) -> Result<FooterIndexStore> {
         let path = dir.join(FILE_NAME);
-        // A flush that a crash interrupted left its temporary file; the
+        // A sync that a crash interrupted left its temporary file; the
         // previous complete table is still in place.
         atomic::remove_temp(&path)?;
         let table = match path.try_exists() {
@@ -65,7 +65,7 @@ impl FooterIndexStore {
         &self.path
     }
 
-    /// Writes not yet flushed (deletes included).
+    /// Writes not yet synced (deletes included).
     pub fn buffered(&self) -> usize {
         self.buffer.len()
     }
@@ -77,7 +77,7 @@ impl FooterIndexStore {
 
     // ANCHOR: merged
     /// The buffer over the table, for `range`: what scans return and what
-    /// a flush writes.
+    /// a sync writes.
     fn merged(&self, range: &KeyRange) -> Scan<'_> {
         if range.is_empty() {
             return Box::new(std::iter::empty());
@@ -128,8 +128,8 @@ impl KvStore for FooterIndexStore {
     }
     // ANCHOR_END: kv_store
 
-    // ANCHOR: flush
-    fn flush(&mut self) -> Result<()> {
+    // ANCHOR: sync
+    fn sync(&mut self) -> Result<()> {
         if self.buffer.is_empty() {
             return Ok(());
         }
@@ -150,12 +150,12 @@ impl KvStore for FooterIndexStore {
             Ok(())
         })?;
         let Some((footer, index)) = finished else {
-            return Err(Error::InvalidInput("the flush wrote no table".into()));
+            return Err(Error::InvalidInput("the sync wrote no table".into()));
         };
         self.bytes_written += file_len(&footer);
         // From here on the new table is in place. If a step below fails, the
         // old table (its file still open) and the buffer still answer with
-        // the same data, and the next flush writes it again.
+        // the same data, and the next sync writes it again.
         atomic::sync_dir(atomic::parent(&self.path))?;
         let new = Table::open_written(&self.path, &footer, index)?;
         if let Some(old) = self.table.replace(new) {
@@ -165,25 +165,34 @@ impl KvStore for FooterIndexStore {
         self.buffer.clear();
         Ok(())
     }
-    // ANCHOR_END: flush
+    // ANCHOR_END: sync
 
     fn metrics(&self) -> Metrics {
         let file = self.table.as_ref().map(Table::file);
-        Metrics {
-            index_bytes: Some(self.table.as_ref().map_or(0, Table::index_bytes)),
-            reads: Some(self.retired_reads + file.map_or(0, |f| f.reads())),
-            bytes_read: Some(self.retired_bytes_read + file.map_or(0, |f| f.bytes_read())),
-            bytes_written: Some(self.bytes_written),
-        }
+        let mut metrics = Metrics::new();
+        metrics.index_bytes = Some(self.table.as_ref().map_or(0, Table::index_bytes));
+        metrics.reads = Some(self.retired_reads + file.map_or(0, |f| f.reads()));
+        metrics.bytes_read = Some(self.retired_bytes_read + file.map_or(0, |f| f.bytes_read()));
+        metrics.bytes_written = Some(self.bytes_written);
+        metrics
     }
 }
 
+// ANCHOR: stage
 impl Stage for FooterIndexStore {
     const NAME: &'static str = "ch04-footer-index";
-    // Writes since the last flush live only in the buffer.
-    const DURABILITY: Durability = Durability::OnFlush;
+    /// Nothing to set up (yet).
+    type Options = ();
 
-    fn open(dir: &Path) -> Result<Self> {
+    fn durability(_: &()) -> Durability {
+        // Writes since the last sync live only in the buffer; a sync
+        // replaces the table whole, so a batch reaches it whole or not at
+        // all.
+        Durability::ON_SYNC.with_atomic_batches()
+    }
+
+    fn open_with(dir: &Path, _: &()) -> Result<Self> {
         FooterIndexStore::open(dir)
     }
 }
+// ANCHOR_END: stage

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use ch00_contract::{Entry as KeyValue, Error, KeyRange, Result};
+use ch00_contract::{Error, KeyRange, KeyValue, Result};
 use ch03_sorted_file::format::decode_record;
 
 use crate::file::CountingFile;

@@ -3,5 +3,5 @@
 use ch04_footer_index::FooterIndexStore;
 
 // ANCHOR: suite
-ch00_contract::conformance_tests!(FooterIndexStore, cases = 128);
+ch00_contract::conformance_tests!(FooterIndexStore);
 // ANCHOR_END: suite

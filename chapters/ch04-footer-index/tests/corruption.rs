@@ -37,13 +37,13 @@ fn small_entries() -> Entries {
         .collect()
 }
 
-/// Writes the small table with the store's flush; returns the file's bytes.
+/// Writes the small table with the store's sync; returns the file's bytes.
 fn small_table(dir: &Path) -> Vec<u8> {
     let mut store = FooterIndexStore::open(dir).unwrap();
     for (key, value) in small_entries() {
         store.set(&key, &value).unwrap();
     }
-    store.flush().unwrap();
+    store.sync().unwrap();
     fs::read(dir.join(FILE_NAME)).unwrap()
 }
 
@@ -639,7 +639,7 @@ fn a_scan_that_meets_a_damaged_record_ends_with_the_error_even_with_writes_after
     for (key, value) in small_entries() {
         store.set(&key, &value).unwrap();
     }
-    store.flush().unwrap();
+    store.sync().unwrap();
     // Damage "apple"'s value in place, under the open store, and buffer a
     // write that sorts after every key of the table.
     let starts = record_starts(&small_entries());

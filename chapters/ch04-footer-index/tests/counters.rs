@@ -24,13 +24,13 @@ fn value(i: u32) -> Vec<u8> {
     v
 }
 
-/// A store of `n` keys, flushed, closed and opened again.
+/// A store of `n` keys, synced, closed and opened again.
 fn table_of(dir: &Path, n: u32) -> FooterIndexStore {
     let mut store = FooterIndexStore::open(dir).unwrap();
     for i in 0..n {
         store.set(&key(i), &value(i)).unwrap();
     }
-    store.flush().unwrap();
+    store.sync().unwrap();
     drop(store);
     FooterIndexStore::open(dir).unwrap()
 }
@@ -126,7 +126,7 @@ fn a_scan_that_stops_early_reads_one_piece() {
 }
 
 #[test]
-fn writes_before_a_flush_cost_no_reads_and_the_flush_writes_one_table() {
+fn writes_before_a_sync_cost_no_reads_and_the_sync_writes_one_table() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = table_of(dir.path(), 1_000);
     let before = reads(&store);
@@ -136,26 +136,26 @@ fn writes_before_a_flush_cost_no_reads_and_the_flush_writes_one_table() {
     assert_eq!(reads(&store), before);
     assert_eq!(store.buffered(), 2, "a delete of an absent key is not kept");
     let written = store.metrics().bytes_written.unwrap();
-    store.flush().unwrap();
+    store.sync().unwrap();
     let file_len = std::fs::metadata(dir.path().join(FILE_NAME)).unwrap().len();
     assert_eq!(store.metrics().bytes_written.unwrap() - written, file_len);
     assert_eq!(store.table_len(), 999);
 }
 
 #[test]
-fn a_flush_reads_the_old_table_once_and_not_the_new_one_back() {
+fn a_sync_reads_the_old_table_once_and_not_the_new_one_back() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = FooterIndexStore::open(dir.path()).unwrap();
     for i in 0..1_000 {
         store.set(&key(i), &value(i)).unwrap();
     }
-    store.flush().unwrap();
-    // The first flush had no table to read, and keeps the index it wrote.
+    store.sync().unwrap();
+    // The first sync had no table to read, and keeps the index it wrote.
     assert_eq!(reads(&store), (0, 0));
     let per_key = (INDEX_ENTRY_HEADER_LEN + KEY_LEN + size_of::<usize>()) as u64;
     assert_eq!(store.metrics().index_bytes.unwrap(), 1_000 * per_key);
     store.set(&key(1_000), &value(1_000)).unwrap();
-    store.flush().unwrap();
+    store.sync().unwrap();
     // The second read the first table's records once, to merge them.
     assert_eq!(reads(&store).1, 1_000 * RECORD_LEN);
     let before = reads(&store);
@@ -171,7 +171,7 @@ fn a_scan_of_records_larger_than_a_piece_reads_one_record_per_read() {
     for i in 0..5 {
         store.set(&key(i), &big).unwrap();
     }
-    store.flush().unwrap();
+    store.sync().unwrap();
     let before = reads(&store);
     for entry in store.scan(KeyRange::all()).unwrap() {
         assert_eq!(entry.unwrap().1, big);

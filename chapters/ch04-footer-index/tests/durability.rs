@@ -1,5 +1,5 @@
-//! What a crash costs (the writes since the last flush, and nothing else),
-//! and what a flush does: merge the buffer over the table, deletes
+//! What a crash costs (the writes since the last sync, and nothing else),
+//! and what a sync does: merge the buffer over the table, deletes
 //! included, into one new table.
 
 // Test helpers outside `#[test]` functions unwrap too.
@@ -33,39 +33,39 @@ fn pairs(items: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
 
 // ANCHOR: crash_test
 #[test]
-fn a_crash_loses_the_unflushed_writes_and_nothing_else() {
+fn a_crash_loses_the_unsynced_writes_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = FooterIndexStore::open(dir.path()).unwrap();
-    store.set(b"flushed", b"1").unwrap();
+    store.set(b"synced", b"1").unwrap();
     store.set(b"changed", b"before").unwrap();
-    store.flush().unwrap();
-    store.set(b"unflushed", b"2").unwrap();
+    store.sync().unwrap();
+    store.set(b"unsynced", b"2").unwrap();
     store.set(b"changed", b"after").unwrap();
-    store.delete(b"flushed").unwrap();
+    store.delete(b"synced").unwrap();
     store.simulate_crash();
 
     let store = FooterIndexStore::open(dir.path()).unwrap();
     assert_eq!(
         all(&store),
-        pairs(&[("changed", "before"), ("flushed", "1")])
+        pairs(&[("changed", "before"), ("synced", "1")])
     );
 }
 // ANCHOR_END: crash_test
 
 // ANCHOR: delete_test
 #[test]
-fn a_delete_hides_the_tables_value_before_and_after_the_flush() {
+fn a_delete_hides_the_tables_value_before_and_after_the_sync() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = FooterIndexStore::open(dir.path()).unwrap();
     for key in ["a", "b", "c"] {
         store.set(key.as_bytes(), b"old").unwrap();
     }
-    store.flush().unwrap();
+    store.sync().unwrap();
     store.delete(b"b").unwrap();
-    // Before the flush the table still holds "b"; the buffer hides it.
+    // Before the sync the table still holds "b"; the buffer hides it.
     assert_eq!(store.get(b"b").unwrap(), None);
     assert_eq!(all(&store), pairs(&[("a", "old"), ("c", "old")]));
-    store.flush().unwrap();
+    store.sync().unwrap();
     // After it, the new table no longer has "b" at all.
     assert_eq!(store.table_len(), 2);
     drop(store);
@@ -79,14 +79,14 @@ fn a_delete_then_a_set_of_the_same_key_keeps_the_set() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = FooterIndexStore::open(dir.path()).unwrap();
     store.set(b"k", b"1").unwrap();
-    store.flush().unwrap();
+    store.sync().unwrap();
     store.delete(b"k").unwrap();
     store.set(b"k", b"2").unwrap();
-    store.flush().unwrap();
+    store.sync().unwrap();
     assert_eq!(store.get(b"k").unwrap(), Some(b"2".to_vec()));
     store.set(b"k", b"3").unwrap();
     store.delete(b"k").unwrap();
-    store.flush().unwrap();
+    store.sync().unwrap();
     assert_eq!(store.get(b"k").unwrap(), None);
     assert_eq!(store.table_len(), 0);
 }
@@ -96,9 +96,9 @@ fn deleting_every_key_leaves_an_empty_table_that_opens() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = FooterIndexStore::open(dir.path()).unwrap();
     store.set(b"only", b"v").unwrap();
-    store.flush().unwrap();
+    store.sync().unwrap();
     store.delete(b"only").unwrap();
-    store.flush().unwrap();
+    store.sync().unwrap();
     let path = dir.path().join(FILE_NAME);
     // Nothing but the footer.
     assert_eq!(fs::metadata(&path).unwrap().len(), 40);
@@ -107,50 +107,50 @@ fn deleting_every_key_leaves_an_empty_table_that_opens() {
 }
 
 #[test]
-fn a_crash_during_flush_leaves_the_previous_table() {
-    support::a_crash_during_flush_leaves_the_previous_file::<FooterIndexStore>(FILE_NAME);
+fn a_crash_during_sync_leaves_the_previous_table() {
+    support::a_crash_during_sync_leaves_the_previous_file::<FooterIndexStore>(FILE_NAME);
 }
 
 #[test]
-fn a_flush_without_writes_writes_nothing() {
+fn a_sync_without_writes_writes_nothing() {
     // A delete of a key the table does not hold is not a write either.
-    support::a_flush_without_changes_writes_nothing::<FooterIndexStore>(|store| {
+    support::a_sync_without_changes_writes_nothing::<FooterIndexStore>(|store| {
         store.delete(b"absent").unwrap();
     });
 }
 
 // ANCHOR: rewrite_test
 #[test]
-fn every_flush_still_rewrites_the_whole_table() {
-    // 1000 keys flushed, then one of them changed and flushed again: the
+fn every_sync_still_rewrites_the_whole_table() {
+    // 1000 keys synced, then one of them changed and synced again: the
     // whole table is written again, and the old one read whole (its 114-byte
     // records) to merge with it.
-    let change = support::one_change_flushed::<FooterIndexStore>(FILE_NAME);
+    let change = support::one_change_synced::<FooterIndexStore>(FILE_NAME);
     assert_eq!(change.written, change.file_len);
     assert_eq!(change.read, 1000 * 114);
 }
 // ANCHOR_END: rewrite_test
 
-// ANCHOR: failed_flush
+// ANCHOR: failed_sync
 #[test]
-fn a_failed_flush_loses_nothing_and_the_next_one_succeeds() {
+fn a_failed_sync_loses_nothing_and_the_next_one_succeeds() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = FooterIndexStore::open(dir.path()).unwrap();
     store.set(b"a", b"in the table").unwrap();
-    store.flush().unwrap();
+    store.sync().unwrap();
     store.set(b"b", b"in the buffer").unwrap();
     store.delete(b"a").unwrap();
-    // A directory where the flush wants its temporary file: it cannot
+    // A directory where the sync wants its temporary file: it cannot
     // create it, and must fail without losing anything.
     let temp = atomic::temp_path(&dir.path().join(FILE_NAME));
     fs::create_dir(&temp).unwrap();
-    assert!(store.flush().is_err());
+    assert!(store.sync().is_err());
     assert_eq!(store.get(b"a").unwrap(), None);
     assert_eq!(all(&store), pairs(&[("b", "in the buffer")]));
     fs::remove_dir(&temp).unwrap();
-    store.flush().unwrap();
+    store.sync().unwrap();
     drop(store);
     let store = FooterIndexStore::open(dir.path()).unwrap();
     assert_eq!(all(&store), pairs(&[("b", "in the buffer")]));
 }
-// ANCHOR_END: failed_flush
+// ANCHOR_END: failed_sync

@@ -8,8 +8,10 @@
 use std::collections::BTreeMap;
 use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
-use super::{CheckResult, Failure, Harness, collect_scan, show, show_entries};
-use crate::{Durability, Entry, Error, KeyRange, KvStore, MAX_KEY_LEN, MAX_VALUE_LEN, Stage};
+use super::{CheckResult, Failure, Harness, collect_scan, show, show_pairs};
+use crate::{
+    Error, KeyRange, KeyValue, KvStore, MAX_KEY_LEN, MAX_VALUE_LEN, Stage, Survives, WriteBatch,
+};
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -34,26 +36,36 @@ fn expect_get<S: KvStore>(store: &S, key: &[u8], want: Option<&[u8]>, when: &str
     Ok(())
 }
 
-fn expect_scan<S: KvStore>(store: &S, range: KeyRange, want: &[Entry], when: &str) -> CheckResult {
+fn expect_scan<S: KvStore>(
+    store: &S,
+    range: KeyRange,
+    want: &[KeyValue],
+    when: &str,
+) -> CheckResult {
     let got = collect_scan(store, range.clone())?;
     if got != want {
         return Err(Failure::new(format!(
             "{when}: scan({range:?}) returned {}, expected {}",
-            show_entries(&got),
-            show_entries(want)
+            show_pairs(&got),
+            show_pairs(want)
         )));
     }
     Ok(())
 }
 
-fn expect_prefix<S: KvStore>(store: &S, prefix: &[u8], want: &[Entry], when: &str) -> CheckResult {
-    let got: Vec<Entry> = store.scan_prefix(prefix)?.collect::<Result<_, _>>()?;
+fn expect_prefix<S: KvStore>(
+    store: &S,
+    prefix: &[u8],
+    want: &[KeyValue],
+    when: &str,
+) -> CheckResult {
+    let got: Vec<KeyValue> = store.scan_prefix(prefix)?.collect::<Result<_, _>>()?;
     if got != want {
         return Err(Failure::new(format!(
             "{when}: scan_prefix({}) returned {}, expected {}",
             show(prefix),
-            show_entries(&got),
-            show_entries(want)
+            show_pairs(&got),
+            show_pairs(want)
         )));
     }
     Ok(())
@@ -62,7 +74,7 @@ fn expect_prefix<S: KvStore>(store: &S, prefix: &[u8], want: &[Entry], when: &st
 /// The whole store, through a full scan and through `get` of every key,
 /// must equal `want`.
 fn expect_state<S: KvStore>(store: &S, want: &Model, when: &str) -> CheckResult {
-    let entries: Vec<Entry> = want.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let entries: Vec<KeyValue> = want.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     expect_scan(store, KeyRange::all(), &entries, when)?;
     for (key, value) in want {
         expect_get(store, key, Some(value), when)?;
@@ -70,7 +82,7 @@ fn expect_state<S: KvStore>(store: &S, want: &Model, when: &str) -> CheckResult 
     Ok(())
 }
 
-fn entries(pairs: &[(&[u8], &[u8])]) -> Vec<Entry> {
+fn entries(pairs: &[(&[u8], &[u8])]) -> Vec<KeyValue> {
     pairs
         .iter()
         .map(|(k, v)| (k.to_vec(), v.to_vec()))
@@ -84,18 +96,19 @@ fn model(pairs: &[(&[u8], &[u8])]) -> Model {
         .collect()
 }
 
-/// Runs `check` three times: on writes still buffered, after a flush, and
+/// Runs `check` three times: on writes still buffered, after a sync, and
 /// (for a stage that keeps data) after a clean reopen. A disk-based stage
 /// answers from different code in each phase: its write buffer, its files
 /// with the buffer empty, its files as read back at open.
 fn in_every_phase<S: Stage>(
+    options: &S::Options,
     h: &mut Harness<S>,
     mut check: impl FnMut(&S, &str) -> CheckResult,
 ) -> CheckResult {
-    check(h.store(), "writes not yet flushed")?;
-    h.store().flush()?;
-    check(h.store(), "after flush")?;
-    if S::DURABILITY != Durability::InMemory {
+    check(h.store(), "writes not yet synced")?;
+    h.store().sync()?;
+    check(h.store(), "after sync")?;
+    if S::durability(options).keeps_data() {
         let s = h.close_and_reopen()?;
         check(s, "after reopening")?;
     }
@@ -105,8 +118,8 @@ fn in_every_phase<S: Stage>(
 // ANCHOR: set_then_get
 /// Values come back; keys that were never set, including prefixes and
 /// extensions of stored keys, are absent.
-pub fn set_then_get<S: Stage>() -> CheckResult {
-    let mut h = Harness::<S>::new()?;
+pub fn set_then_get<S: Stage>(options: &S::Options) -> CheckResult {
+    let mut h = Harness::<S>::new(options)?;
     let s = h.store();
     expect_get(s, b"apple", None, "an empty store")?;
     s.set(b"apple", b"red")?;
@@ -122,9 +135,9 @@ pub fn set_then_get<S: Stage>() -> CheckResult {
 }
 // ANCHOR_END: set_then_get
 
-/// The latest value wins, including an empty one, before and after flushes.
-pub fn overwrite<S: Stage>() -> CheckResult {
-    let mut h = Harness::<S>::new()?;
+/// The latest value wins, including an empty one, before and after syncs.
+pub fn overwrite<S: Stage>(options: &S::Options) -> CheckResult {
+    let mut h = Harness::<S>::new(options)?;
     let s = h.store();
     let long = vec![b'x'; 1000];
     s.set(b"k", b"first")?;
@@ -139,11 +152,11 @@ pub fn overwrite<S: Stage>() -> CheckResult {
     )?;
     s.set(b"k", &long)?;
     expect_get(s, b"k", Some(&long), "after growing the value")?;
-    s.flush()?;
+    s.sync()?;
     s.set(b"k", b"short")?;
-    expect_get(s, b"k", Some(b"short"), "after overwriting a flushed value")?;
-    s.flush()?;
-    expect_get(s, b"k", Some(b"short"), "after flushing the overwrite")?;
+    expect_get(s, b"k", Some(b"short"), "after overwriting a synced value")?;
+    s.sync()?;
+    expect_get(s, b"k", Some(b"short"), "after syncing the overwrite")?;
     expect_scan(
         s,
         KeyRange::all(),
@@ -155,8 +168,8 @@ pub fn overwrite<S: Stage>() -> CheckResult {
 // ANCHOR: delete
 /// Deleting removes exactly one key; deleting an absent key is a no-op;
 /// a deleted key can be set again.
-pub fn delete<S: Stage>() -> CheckResult {
-    let mut h = Harness::<S>::new()?;
+pub fn delete<S: Stage>(options: &S::Options) -> CheckResult {
+    let mut h = Harness::<S>::new(options)?;
     let s = h.store();
     s.set(b"a", b"1")?;
     s.set(b"b", b"2")?;
@@ -182,22 +195,22 @@ pub fn delete<S: Stage>() -> CheckResult {
     expect_get(s, b"b", Some(b"again"), "a deleted key set again")?;
 
     s.set(b"d", b"4")?;
-    s.flush()?;
+    s.sync()?;
     s.delete(b"d")?;
-    expect_get(s, b"d", None, "deleting a flushed key")?;
-    s.flush()?;
-    expect_get(s, b"d", None, "after flushing the delete of a flushed key")?;
+    expect_get(s, b"d", None, "deleting a synced key")?;
+    s.sync()?;
+    expect_get(s, b"d", None, "after syncing the delete of a synced key")?;
     expect_scan(
         s,
         KeyRange::all(),
         &entries(&[(b"a", b"1"), (b"b", b"again"), (b"c", b"3")]),
-        "after deletes across flushes",
+        "after deletes across syncs",
     )
 }
 // ANCHOR_END: delete
 
 /// Keys and values are bytes: empty, zero bytes, invalid UTF-8, separators.
-pub fn empty_and_binary<S: Stage>() -> CheckResult {
+pub fn empty_and_binary<S: Stage>(options: &S::Options) -> CheckResult {
     let every_byte: Vec<u8> = (0..=255).collect();
     let pairs: Vec<(&[u8], &[u8])> = vec![
         (b"", b"the empty key"),
@@ -212,7 +225,7 @@ pub fn empty_and_binary<S: Stage>() -> CheckResult {
         (b"nul\x00inside", b"value\x00with nul"),
         (b"con", b"a reserved Windows file name"),
     ];
-    let mut h = Harness::<S>::new()?;
+    let mut h = Harness::<S>::new(options)?;
     let s = h.store();
     for (k, v) in &pairs {
         s.set(k, v)?;
@@ -225,9 +238,9 @@ pub fn empty_and_binary<S: Stage>() -> CheckResult {
         Some(b""),
         "an empty value is not a missing key",
     )?;
-    s.flush()?;
-    expect_state(s, &want, "after flush")?;
-    if S::DURABILITY != Durability::InMemory {
+    s.sync()?;
+    expect_state(s, &want, "after sync")?;
+    if S::durability(options).keeps_data() {
         let s = h.close_and_reopen()?;
         expect_state(s, &want, "after reopening")?;
     }
@@ -237,7 +250,7 @@ pub fn empty_and_binary<S: Stage>() -> CheckResult {
 // ANCHOR: scan_order
 /// A full scan returns keys in byte order: unsigned bytes, shorter prefix
 /// first, whatever the insertion order.
-pub fn scan_order<S: Stage>() -> CheckResult {
+pub fn scan_order<S: Stage>(options: &S::Options) -> CheckResult {
     // In the order the contract requires. 0x80 sorts after 0x7F: bytes are
     // unsigned (comparing them as `i8`, as C's `char` may, gets this wrong).
     let sorted: Vec<&[u8]> = vec![
@@ -256,20 +269,20 @@ pub fn scan_order<S: Stage>() -> CheckResult {
         b"\xff\xff",
     ];
     let insertion_order = [7, 2, 12, 0, 9, 4, 11, 1, 8, 3, 10, 6, 5];
-    let mut h = Harness::<S>::new()?;
+    let mut h = Harness::<S>::new(options)?;
     let s = h.store();
     for &i in &insertion_order {
         s.set(sorted[i], format!("v{i}").as_bytes())?;
     }
-    let want: Vec<Entry> = sorted
+    let want: Vec<KeyValue> = sorted
         .iter()
         .enumerate()
         .map(|(i, k)| (k.to_vec(), format!("v{i}").into_bytes()))
         .collect();
     expect_scan(s, KeyRange::all(), &want, "keys set in scrambled order")?;
-    s.flush()?;
-    expect_scan(s, KeyRange::all(), &want, "after flush")?;
-    if S::DURABILITY != Durability::InMemory {
+    s.sync()?;
+    expect_scan(s, KeyRange::all(), &want, "after sync")?;
+    if S::durability(options).keeps_data() {
         let s = h.close_and_reopen()?;
         expect_scan(s, KeyRange::all(), &want, "after reopening")?;
     }
@@ -280,9 +293,9 @@ pub fn scan_order<S: Stage>() -> CheckResult {
 // ANCHOR: scan_bounds
 /// Every combination of inclusive, exclusive and absent bounds, on keys
 /// that are and are not in the store, against the entries filtered by hand.
-pub fn scan_bounds<S: Stage>() -> CheckResult {
-    let stored: Vec<Entry> = entries(&[(b"b", b"1"), (b"d", b"2"), (b"f", b"3"), (b"h", b"4")]);
-    let mut h = Harness::<S>::new()?;
+pub fn scan_bounds<S: Stage>(options: &S::Options) -> CheckResult {
+    let stored: Vec<KeyValue> = entries(&[(b"b", b"1"), (b"d", b"2"), (b"f", b"3"), (b"h", b"4")]);
+    let mut h = Harness::<S>::new(options)?;
     for (k, v) in &stored {
         h.store().set(k, v)?;
     }
@@ -292,10 +305,10 @@ pub fn scan_bounds<S: Stage>() -> CheckResult {
         bounds.push(Included(p));
         bounds.push(Excluded(p));
     }
-    in_every_phase(&mut h, |s, when| {
+    in_every_phase(options, &mut h, |s, when| {
         for start in &bounds {
             for end in &bounds {
-                let want: Vec<Entry> = stored
+                let want: Vec<KeyValue> = stored
                     .iter()
                     .filter(|(k, _)| in_bounds(k, *start, *end))
                     .cloned()
@@ -325,8 +338,8 @@ pub(crate) fn in_bounds(key: &[u8], start: Bound<&[u8]>, end: Bound<&[u8]>) -> b
 }
 
 /// Empty and reversed ranges yield nothing: no error, no panic.
-pub fn empty_and_reversed_ranges<S: Stage>() -> CheckResult {
-    let mut h = Harness::<S>::new()?;
+pub fn empty_and_reversed_ranges<S: Stage>(options: &S::Options) -> CheckResult {
+    let mut h = Harness::<S>::new(options)?;
     expect_scan(h.store(), KeyRange::all(), &[], "an empty store")?;
     for k in [&b"a"[..], b"b", b"c"] {
         h.store().set(k, b"v")?;
@@ -339,7 +352,7 @@ pub fn empty_and_reversed_ranges<S: Stage>() -> CheckResult {
         KeyRange::from_bounds(Excluded(b"a"), Excluded(b"a\x00")),
         KeyRange::from_bounds(Unbounded, Excluded(b"")),
     ];
-    in_every_phase(&mut h, |s, when| {
+    in_every_phase(options, &mut h, |s, when| {
         for range in &empty {
             expect_scan(s, range.clone(), &[], when)?;
         }
@@ -355,7 +368,7 @@ pub fn empty_and_reversed_ranges<S: Stage>() -> CheckResult {
 // ANCHOR: prefix_scan
 /// Prefix scans, including the prefixes whose range has no simple end:
 /// ones ending in `0xFF` bytes.
-pub fn prefix_scan<S: Stage>() -> CheckResult {
+pub fn prefix_scan<S: Stage>(options: &S::Options) -> CheckResult {
     // In key order: the expected answers are this list, filtered.
     let keys: Vec<&[u8]> = vec![
         b"",
@@ -373,7 +386,7 @@ pub fn prefix_scan<S: Stage>() -> CheckResult {
         b"\xff\xff",
         b"\xff\xff\x01",
     ];
-    let mut h = Harness::<S>::new()?;
+    let mut h = Harness::<S>::new(options)?;
     for k in &keys {
         h.store().set(k, &[k, &b"!"[..]].concat())?;
     }
@@ -390,9 +403,9 @@ pub fn prefix_scan<S: Stage>() -> CheckResult {
         b"\xff\xff",
         b"\xff\xff\xff",
     ];
-    in_every_phase(&mut h, |s, when| {
+    in_every_phase(options, &mut h, |s, when| {
         for prefix in prefixes {
-            let want: Vec<Entry> = keys
+            let want: Vec<KeyValue> = keys
                 .iter()
                 .filter(|k| k.starts_with(prefix))
                 .map(|k| (k.to_vec(), [k, &b"!"[..]].concat()))
@@ -404,15 +417,15 @@ pub fn prefix_scan<S: Stage>() -> CheckResult {
 }
 // ANCHOR_END: prefix_scan
 
-/// Scans see the latest writes, flushed or not: an overwrite replaces, a
+/// Scans see the latest writes, synced or not: an overwrite replaces, a
 /// delete hides, a new key appears.
-pub fn scan_sees_latest_writes<S: Stage>() -> CheckResult {
-    let mut h = Harness::<S>::new()?;
+pub fn scan_sees_latest_writes<S: Stage>(options: &S::Options) -> CheckResult {
+    let mut h = Harness::<S>::new(options)?;
     let s = h.store();
     for k in [&b"a"[..], b"b", b"c"] {
         s.set(k, b"1")?;
     }
-    s.flush()?;
+    s.sync()?;
     s.set(b"b", b"2")?;
     s.delete(b"c")?;
     s.set(b"d", b"1")?;
@@ -421,10 +434,10 @@ pub fn scan_sees_latest_writes<S: Stage>() -> CheckResult {
         s,
         KeyRange::all(),
         &want,
-        "unflushed writes over flushed ones",
+        "unsynced writes over synced ones",
     )?;
-    s.flush()?;
-    expect_scan(s, KeyRange::all(), &want, "after flushing them")?;
+    s.sync()?;
+    expect_scan(s, KeyRange::all(), &want, "after syncing them")?;
     s.set(b"a", b"3")?;
     s.delete(b"d")?;
     s.delete(b"b")?;
@@ -474,12 +487,12 @@ fn expect_too_large(result: Result<impl std::fmt::Debug, Error>, what: &str) -> 
 // ANCHOR: size_limits
 /// Keys and values up to the limits are stored; one byte more is rejected
 /// with the right error, and the rejected call changes nothing.
-pub fn size_limits<S: Stage>() -> CheckResult {
+pub fn size_limits<S: Stage>(options: &S::Options) -> CheckResult {
     let max_key = vec![b'k'; MAX_KEY_LEN];
     let long_key = vec![b'k'; MAX_KEY_LEN + 1];
     let max_value = vec![b'v'; MAX_VALUE_LEN];
     let long_value = vec![b'v'; MAX_VALUE_LEN + 1];
-    let mut h = Harness::<S>::new()?;
+    let mut h = Harness::<S>::new(options)?;
     let s = h.store();
     s.set(&max_key, b"longest key")?;
     s.set(b"big", &max_value)?;
@@ -506,7 +519,7 @@ pub fn size_limits<S: Stage>() -> CheckResult {
 
     let want = model(&[(&max_key, b"longest key"), (b"big", &max_value)]);
     expect_state(s, &want, "after rejected writes")?;
-    if S::DURABILITY != Durability::InMemory {
+    if S::durability(options).keeps_data() {
         let s = h.close_and_reopen()?;
         expect_state(s, &want, "after reopening")?;
     }
@@ -514,11 +527,103 @@ pub fn size_limits<S: Stage>() -> CheckResult {
 }
 // ANCHOR_END: size_limits
 
+// ANCHOR: write_batches
+/// A batch applies its operations in order (a later one on the same key
+/// wins), an empty batch changes nothing, and a batch holding one key or
+/// value over the limits is rejected whole. A crash right after a batch
+/// leaves, for a stage that declares atomic batches, all of it or none.
+pub fn write_batches<S: Stage>(options: &S::Options) -> CheckResult {
+    let durability = S::durability(options);
+    let mut h = Harness::<S>::new(options)?;
+    let s = h.store();
+    s.set(b"a", b"old")?;
+    s.set(b"b", b"old")?;
+    s.sync()?;
+    let mut batch = WriteBatch::new();
+    batch
+        .set(b"c", b"1")
+        .delete(b"a")
+        .set(b"b", b"new")
+        .set(b"c", b"2")
+        .delete(b"c")
+        .set(b"c", b"3")
+        .delete(b"never set");
+    s.write(&batch)?;
+    let mut want = model(&[(b"b", b"new"), (b"c", b"3")]);
+    expect_state(s, &want, "after a batch")?;
+    expect_get(s, b"a", None, "a key the batch deleted")?;
+    s.write(&WriteBatch::new())?;
+    expect_state(s, &want, "after an empty batch")?;
+
+    // One bad operation, first, in the middle or last, rejects them all.
+    let long_key = vec![b'k'; MAX_KEY_LEN + 1];
+    let long_value = vec![b'v'; MAX_VALUE_LEN + 1];
+    for (position, what) in [(0, "key"), (1, "value"), (2, "key")] {
+        let mut batch = WriteBatch::new();
+        let mut good = [b"x".as_slice(), b"y", b"z"].into_iter();
+        for i in 0..3 {
+            match (i == position, what) {
+                (true, "key") if i == 0 => batch.set(&long_key, b"v"),
+                (true, "key") => batch.delete(&long_key),
+                (true, _) => batch.set(b"v", &long_value),
+                _ => batch.set(good.next().unwrap_or(b"w"), b"new"),
+            };
+        }
+        expect_too_large(
+            s.write(&batch),
+            &format!("a batch with a {what} over the limit at position {position}"),
+        )?;
+        expect_state(s, &want, "after a rejected batch")?;
+    }
+
+    // A crash right after a batch: before it, after it, or (if batches are
+    // not atomic) after any of its operations.
+    s.sync()?;
+    let before = want.clone();
+    let mut batch = WriteBatch::new();
+    batch.set(b"d", b"4").delete(b"b").set(b"c", b"5");
+    s.write(&batch)?;
+    let mut history = vec![before];
+    for op in batch.ops() {
+        match op {
+            crate::BatchOp::Set { key, value } => want.insert(key.clone(), value.clone()),
+            crate::BatchOp::Delete { key } => want.remove(key),
+        };
+        if !durability.atomic_batches {
+            history.push(want.clone());
+        }
+    }
+    if durability.atomic_batches {
+        history.push(want.clone());
+    }
+    let s = h.crash_and_reopen()?;
+    let state = expect_history_state(
+        s,
+        durability.process_crash,
+        &history,
+        "after a crash right after a batch",
+    )?;
+
+    // A synced batch survives a clean reopen whole.
+    let mut batch = WriteBatch::new();
+    batch.set(b"e", b"5").delete(b"d");
+    s.write(&batch)?;
+    let mut want = state;
+    want.insert(b"e".to_vec(), b"5".to_vec());
+    want.remove(&b"d"[..]);
+    if !durability.keeps_data() {
+        want.clear();
+    }
+    let s = h.close_and_reopen()?;
+    expect_state(s, &want, "a batch after a clean reopen")
+}
+// ANCHOR_END: write_batches
+
 // ANCHOR: reopen
-/// A clean shutdown (flush, then drop) keeps everything, for every stage
+/// A clean shutdown (sync, then drop) keeps everything, for every stage
 /// that writes to disk; an in-memory stage comes back empty.
-pub fn reopen<S: Stage>() -> CheckResult {
-    let mut h = Harness::<S>::new()?;
+pub fn reopen<S: Stage>(options: &S::Options) -> CheckResult {
+    let mut h = Harness::<S>::new(options)?;
     let s = h.store();
     for k in [&b"a"[..], b"b", b"c", b"d", b"e"] {
         s.set(k, &[k, &b"-1"[..]].concat())?;
@@ -532,7 +637,7 @@ pub fn reopen<S: Stage>() -> CheckResult {
         (b"e", b"e-1"),
     ]);
     let s = h.close_and_reopen()?;
-    if S::DURABILITY == Durability::InMemory {
+    if !S::durability(options).keeps_data() {
         return expect_state(s, &Model::new(), "an in-memory store after reopening");
     }
     expect_state(s, &want, "after reopening")?;
@@ -556,21 +661,21 @@ pub fn reopen<S: Stage>() -> CheckResult {
 /// A delete of a key that is already on disk must itself reach the disk.
 /// Forgetting it (say, by dropping a deletion marker too early) brings the
 /// old value back after a restart.
-pub fn deletes_survive_reopen<S: Stage>() -> CheckResult {
-    let mut h = Harness::<S>::new()?;
+pub fn deletes_survive_reopen<S: Stage>(options: &S::Options) -> CheckResult {
+    let mut h = Harness::<S>::new(options)?;
     let s = h.store();
     s.set(b"doomed", b"old value")?;
     s.set(b"kept", b"v")?;
-    s.flush()?;
+    s.sync()?;
     let s = h.close_and_reopen()?;
     s.delete(b"doomed")?;
-    s.flush()?;
+    s.sync()?;
     expect_get(s, b"doomed", None, "after deleting a key that was on disk")?;
     let s = h.close_and_reopen()?;
     expect_get(s, b"doomed", None, "a deleted key after reopening")?;
     let s = h.close_and_reopen()?;
     expect_get(s, b"doomed", None, "a deleted key after reopening twice")?;
-    let want = if S::DURABILITY == Durability::InMemory {
+    let want = if !S::durability(options).keeps_data() {
         Model::new()
     } else {
         model(&[(b"kept", b"v")])
@@ -578,7 +683,7 @@ pub fn deletes_survive_reopen<S: Stage>() -> CheckResult {
     expect_state(s, &want, "after reopening")?;
     s.set(b"doomed", b"new value")?;
     let s = h.close_and_reopen()?;
-    let want = if S::DURABILITY == Durability::InMemory {
+    let want = if !S::durability(options).keeps_data() {
         None
     } else {
         Some(&b"new value"[..])
@@ -594,98 +699,139 @@ pub fn deletes_survive_reopen<S: Stage>() -> CheckResult {
 
 // ANCHOR: crash
 /// After a crash, the store comes back in a state it really had at some
-/// moment since the last flush, as its durability promises.
-pub fn crash<S: Stage>() -> CheckResult {
-    let mut h = Harness::<S>::new()?;
+/// moment since the last sync, as its durability promises.
+pub fn crash<S: Stage>(options: &S::Options) -> CheckResult {
+    let mut h = Harness::<S>::new(options)?;
     let s = h.store();
     s.set(b"a", b"1")?;
     s.set(b"b", b"1")?;
-    s.flush()?;
+    s.sync()?;
     s.set(b"c", b"1")?;
     s.delete(b"a")?;
     s.set(b"b", b"2")?;
-    // Every state the store went through since the flush, oldest first.
+    // Every state the store went through since the sync, oldest first.
     let history = [
         model(&[(b"a", b"1"), (b"b", b"1")]),
         model(&[(b"a", b"1"), (b"b", b"1"), (b"c", b"1")]),
         model(&[(b"b", b"1"), (b"c", b"1")]),
         model(&[(b"b", b"2"), (b"c", b"1")]),
     ];
+    let promise = S::durability(options).process_crash;
     let s = h.crash_and_reopen()?;
-    let after_crash = expect_history_state(s, &history, "after a crash")?;
+    let after_crash = expect_history_state(s, promise, &history, "after a crash")?;
 
-    // The recovered store works, and a flushed write survives the next crash.
+    // The recovered store works, and a synced write survives the next crash.
     s.set(b"z", b"after recovery")?;
-    s.flush()?;
-    let mut flushed = after_crash;
-    flushed.insert(b"z".to_vec(), b"after recovery".to_vec());
+    s.sync()?;
+    let mut synced = after_crash;
+    synced.insert(b"z".to_vec(), b"after recovery".to_vec());
     let s = h.crash_and_reopen()?;
     expect_history_state(
         s,
-        &[flushed.clone()],
-        "a flushed write after a second crash",
+        promise,
+        &[synced.clone()],
+        "a synced write after a second crash",
     )?;
 
-    // Dropping without a flush may or may not persist what was written
-    // since the last flush, but it must not lose flushed data either.
-    s.set(b"y", b"unflushed")?;
-    let mut unflushed = flushed.clone();
-    unflushed.insert(b"y".to_vec(), b"unflushed".to_vec());
+    // Dropping without a sync may or may not persist what was written
+    // since the last sync, but it must not lose synced data either.
+    s.set(b"y", b"unsynced")?;
+    let mut unsynced = synced.clone();
+    unsynced.insert(b"y".to_vec(), b"unsynced".to_vec());
     let s = h.drop_and_reopen()?;
-    expect_history_state(s, &[flushed, unflushed], "after a drop without flush")?;
+    expect_history_state(s, promise, &[synced, unsynced], "after a drop without sync")?;
     Ok(())
 }
 // ANCHOR_END: crash
 
-/// Checks that the store holds one of the states of `history` (which runs
-/// from the last flush to the last write), as its durability allows, and
+/// The states a store may come back in after a crash, given what it
+/// promises for that kind of crash and the states it went through since
+/// the last sync (`history`, oldest first); `None` when they are too many
+/// to list (any state at all, or any mix of keys).
+pub(crate) fn allowed_states(promise: Survives, history: &[Model]) -> Option<Vec<Model>> {
+    match promise {
+        Survives::Nothing => Some(vec![Model::new()]),
+        Survives::SyncedWrites => Some(history.to_vec()),
+        Survives::EveryWrite => Some(history.last().cloned().into_iter().collect()),
+        Survives::SyncedWritesPerKey | Survives::NoPromise => None,
+    }
+}
+
+/// Whether `got` is a state the promise allows after `history`.
+pub(crate) fn allows(promise: Survives, history: &[Model], got: &Model) -> bool {
+    match promise {
+        Survives::NoPromise => true,
+        // Each key on its own holds a value it had at some point since the
+        // last sync (absent included).
+        Survives::SyncedWritesPerKey => history
+            .iter()
+            .flat_map(Model::keys)
+            .chain(got.keys())
+            .all(|key| history.iter().any(|state| state.get(key) == got.get(key))),
+        _ => allowed_states(promise, history).is_some_and(|states| states.contains(got)),
+    }
+}
+
+/// What the promise allows, in words, for a failure message.
+pub(crate) fn describe_allowed(promise: Survives, history: &[Model]) -> String {
+    match allowed_states(promise, history) {
+        Some(mut states) => {
+            states.dedup();
+            states
+                .iter()
+                .map(show_model)
+                .collect::<Vec<_>>()
+                .join(" or ")
+        }
+        None => "each key with its value at the last sync or a later one".to_string(),
+    }
+}
+
+/// Checks that the store holds a state that `promise` allows after
+/// `history` (which runs from the last sync to the last write), and
 /// returns the state it holds.
-pub(crate) fn expect_history_state<S: Stage>(
+pub(crate) fn expect_history_state<S: KvStore>(
     store: &S,
+    promise: Survives,
     history: &[Model],
     when: &str,
 ) -> Result<Model, Failure> {
     let got: Model = collect_scan(store, KeyRange::all())?.into_iter().collect();
-    let allowed: Vec<&Model> = match S::DURABILITY {
-        Durability::InMemory => return expect_state(store, &Model::new(), when).map(|()| got),
-        Durability::OnFlush => history.iter().collect(),
-        Durability::PerWrite => history.last().into_iter().collect(),
-    };
-    if allowed.contains(&&got) {
-        // The scan matched; `get` must agree with it, for the keys that are
-        // there and for every key of the history that is not.
-        expect_state(store, &got, when)?;
-        for key in history.iter().flat_map(Model::keys) {
-            if !got.contains_key(key) {
-                expect_get(store, key, None, when)?;
-            }
-        }
-        return Ok(got);
+    if !allows(promise, history, &got) {
+        return Err(Failure::new(format!(
+            "{when}: a store that promises {promise:?} came back holding {}, which is not \
+             a state it had since the last sync; allowed: {}",
+            show_model(&got),
+            describe_allowed(promise, history)
+        )));
     }
-    let show_model = |m: &Model| {
-        show_entries(
-            &m.iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect::<Vec<_>>(),
-        )
-    };
-    let allowed: Vec<String> = allowed.into_iter().map(show_model).collect();
-    Err(Failure::new(format!(
-        "{when}: a {:?} store came back holding {}, which is not a state it had since the \
-         last flush; allowed: {}",
-        S::DURABILITY,
-        show_model(&got),
-        allowed.join(" or ")
-    )))
+    // The scan matched; `get` must agree with it, for the keys that are
+    // there and for every key of the history that is not.
+    expect_state(store, &got, when)?;
+    for key in history.iter().flat_map(Model::keys) {
+        if !got.contains_key(key) {
+            expect_get(store, key, None, when)?;
+        }
+    }
+    Ok(got)
+}
+
+/// A whole state, as a scan would show it.
+pub(crate) fn show_model(m: &Model) -> String {
+    show_pairs(
+        &m.iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// Enough keys to cross any block, page or buffer boundary a stage has,
-/// with flushes in the middle, deletes and overwrites.
-pub fn many_keys<S: Stage>() -> CheckResult {
+/// with syncs in the middle, deletes and overwrites.
+pub fn many_keys<S: Stage>(options: &S::Options) -> CheckResult {
     const N: usize = 2000;
     let key = |i: usize| format!("key{i:06}").into_bytes();
     let value = |i: usize, round: usize| format!("{round}:{}", "v".repeat(i % 200)).into_bytes();
-    let mut h = Harness::<S>::new()?;
+    let mut h = Harness::<S>::new(options)?;
     let mut want = Model::new();
     let s = h.store();
     // A fixed permutation of 0..N (7919 is prime, so coprime with N).
@@ -694,7 +840,7 @@ pub fn many_keys<S: Stage>() -> CheckResult {
         s.set(&key(i), &value(i, 0))?;
         want.insert(key(i), value(i, 0));
         if n == N / 2 {
-            s.flush()?;
+            s.sync()?;
         }
     }
     for i in (0..N).step_by(10) {
@@ -709,7 +855,7 @@ pub fn many_keys<S: Stage>() -> CheckResult {
     expect_get(s, b"key", None, "a key before all others")?;
     expect_get(s, b"key0005005", None, "a key between two stored keys")?;
     expect_get(s, b"kez", None, "a key after all others")?;
-    let middle: Vec<Entry> = want
+    let middle: Vec<KeyValue> = want
         .range(key(500)..key(600))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
@@ -732,13 +878,13 @@ pub fn many_keys<S: Stage>() -> CheckResult {
                 (Excluded(between.as_slice()), Unbounded),
                 (Unbounded, Excluded(between.as_slice())),
             ] {
-                let want: Vec<Entry> = want
+                let want: Vec<KeyValue> = want
                     .iter()
                     .filter(|(k, _)| in_bounds(k, start, end))
                     .take(60)
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
-                let got: Vec<Entry> = s
+                let got: Vec<KeyValue> = s
                     .scan(KeyRange::from_bounds(start, end))?
                     .take(60)
                     .collect::<Result<_, _>>()?;
@@ -746,8 +892,8 @@ pub fn many_keys<S: Stage>() -> CheckResult {
                     return Err(Failure::new(format!(
                         "{when}: the first 60 entries of scan({:?}) were {}, expected {}",
                         KeyRange::from_bounds(start, end),
-                        show_entries(&got),
-                        show_entries(&want)
+                        show_pairs(&got),
+                        show_pairs(&want)
                     )));
                 }
             }
@@ -755,7 +901,7 @@ pub fn many_keys<S: Stage>() -> CheckResult {
         Ok(())
     };
     ranges(s, "many keys")?;
-    if S::DURABILITY != Durability::InMemory {
+    if S::durability(options).keeps_data() {
         let s = h.close_and_reopen()?;
         expect_state(s, &want, "many keys after reopening")?;
         ranges(s, "many keys after reopening")?;
@@ -763,14 +909,14 @@ pub fn many_keys<S: Stage>() -> CheckResult {
     Ok(())
 }
 
-// ANCHOR: many_flushes
-/// Many flushes, each with an overwrite, a new key and a delete of an
-/// older key. A stage that writes one file per flush must find the newest
+// ANCHOR: many_syncs
+/// Many syncs, each with an overwrite, a new key and a delete of an
+/// older key. A stage that writes one file per sync must find the newest
 /// value among many files, including after it reopens them (sorting
 /// `table-10` before `table-9` by name is a classic way to get this wrong).
-pub fn many_flushes<S: Stage>() -> CheckResult {
+pub fn many_syncs<S: Stage>(options: &S::Options) -> CheckResult {
     const ROUNDS: usize = 25;
-    let mut h = Harness::<S>::new()?;
+    let mut h = Harness::<S>::new(options)?;
     let mut want = Model::new();
     let mut every_key: Vec<Vec<u8>> = vec![b"hot".to_vec()];
     for round in 0..ROUNDS {
@@ -787,19 +933,20 @@ pub fn many_flushes<S: Stage>() -> CheckResult {
             s.delete(&old)?;
             want.remove(&old);
         }
-        s.flush()?;
-        expect_state(s, &want, &format!("after flush {round}"))?;
+        s.sync()?;
+        expect_state(s, &want, &format!("after sync {round}"))?;
     }
     let s = h.close_and_reopen()?;
-    if S::DURABILITY == Durability::InMemory {
+    if !S::durability(options).keeps_data() {
         want.clear();
     }
-    expect_state(s, &want, "after many flushes and a reopen")?;
+    expect_state(s, &want, "after many syncs and a reopen")?;
     for k in every_key.iter().filter(|k| !want.contains_key(*k)) {
-        expect_get(s, k, None, "a deleted key after many flushes and a reopen")?;
+        expect_get(s, k, None, "a deleted key after many syncs and a reopen")?;
     }
     let s = h.crash_and_reopen()?;
-    expect_history_state(s, &[want], "after many flushes and a crash")?;
+    let promise = S::durability(options).process_crash;
+    expect_history_state(s, promise, &[want], "after many syncs and a crash")?;
     Ok(())
 }
-// ANCHOR_END: many_flushes
+// ANCHOR_END: many_syncs

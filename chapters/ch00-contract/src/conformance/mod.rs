@@ -4,9 +4,12 @@
 //!
 //! ```text
 //! ch00_contract::conformance_tests!(MyStore);
+//! ch00_contract::conformance_tests!(MyStore, options = Options { block_size: 256, ..Options::default() });
 //! ```
 //!
 //! which expands to one `#[test]` per check, so a failure names the check.
+//! Every check takes the stage's options, so a suite can run a stage with
+//! tiny settings that make every case cross its boundaries.
 //! Each check is also a plain function returning [`CheckResult`]; the suite's
 //! own tests call them on deliberately broken stores to prove that each
 //! mistake is caught.
@@ -19,16 +22,15 @@
 //! failure to a short sequence.
 
 use std::fmt;
-use std::path::Path;
 
 use tempfile::TempDir;
 
-use crate::{Entry, Error, KeyRange, KvStore, Stage};
+use crate::{Error, KeyRange, KeyValue, KvStore, Stage};
 
 pub mod checks;
 mod model;
 
-pub use model::model_based;
+pub use model::{ModelTest, SequenceProfile, model_based};
 
 /// Why a check failed: a sentence naming what was expected and what the
 /// store did.
@@ -74,9 +76,9 @@ pub fn show(bytes: &[u8]) -> String {
     format!("\"{}\"", bytes.escape_ascii())
 }
 
-/// Shows entries as `["a" => "1", "b" => ""]`.
-pub fn show_entries(entries: &[Entry]) -> String {
-    let items: Vec<String> = entries
+/// Shows pairs as `["a" => "1", "b" => ""]`.
+pub fn show_pairs(pairs: &[KeyValue]) -> String {
+    let items: Vec<String> = pairs
         .iter()
         .map(|(k, v)| format!("{} => {}", show(k), show_value(v)))
         .collect();
@@ -93,7 +95,10 @@ fn show_value(value: &[u8]) -> String {
 }
 
 /// Collects a whole scan, stopping at the first error.
-pub fn collect_scan<S: KvStore + ?Sized>(store: &S, range: KeyRange) -> Result<Vec<Entry>, Error> {
+pub fn collect_scan<S: KvStore + ?Sized>(
+    store: &S,
+    range: KeyRange,
+) -> Result<Vec<KeyValue>, Error> {
     store.scan(range)?.collect()
 }
 
@@ -102,16 +107,18 @@ pub fn collect_scan<S: KvStore + ?Sized>(store: &S, range: KeyRange) -> Result<V
 pub(crate) struct Harness<S: Stage> {
     // Field order matters: the store is dropped before its directory.
     store: Option<S>,
+    options: S::Options,
     dir: TempDir,
 }
 
 impl<S: Stage> Harness<S> {
-    pub(crate) fn new() -> Result<Self, Failure> {
+    pub(crate) fn new(options: &S::Options) -> Result<Self, Failure> {
         let dir = tempfile::tempdir()
             .map_err(|e| Failure::new(format!("cannot create a temporary directory: {e}")))?;
-        let store = S::open(dir.path())?;
+        let store = S::open_with(dir.path(), options)?;
         Ok(Harness {
             store: Some(store),
+            options: options.clone(),
             dir,
         })
     }
@@ -125,27 +132,23 @@ impl<S: Stage> Harness<S> {
         }
     }
 
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
     fn reopen(&mut self, leave: impl FnOnce(S)) -> Result<&mut S, Failure> {
         if let Some(store) = self.store.take() {
             leave(store);
         }
-        let store = S::open(self.path())
+        let store = S::open_with(self.dir.path(), &self.options)
             .map_err(|e| Failure::new(format!("reopening the store failed: {e}")))?;
         Ok(self.store.insert(store))
     }
 
-    /// A clean shutdown: flush, then drop.
+    /// A clean shutdown: sync, then drop.
     pub(crate) fn close_and_reopen(&mut self) -> Result<&mut S, Failure> {
-        self.store().flush()?;
+        self.store().sync()?;
         self.reopen(drop)
     }
 
-    /// Dropping the store without a flush: the stage may or may not persist
-    /// unflushed writes in `Drop`, so this is checked like a crash.
+    /// Dropping the store without a sync: the stage may or may not persist
+    /// unsynced writes in `Drop`, so this is checked like a crash.
     pub(crate) fn drop_and_reopen(&mut self) -> Result<&mut S, Failure> {
         self.reopen(drop)
     }
@@ -159,89 +162,116 @@ impl<S: Stage> Harness<S> {
 
 /// Expands to the whole conformance suite as `#[test]` functions in a module
 /// named `conformance`, for the store type given (which implements
-/// [`Stage`]). An optional `cases = N` sets how many random sequences the
-/// model-based test tries (default 256; the `PROPTEST_CASES` environment
-/// variable overrides both).
+/// [`Stage`] and must be `Send`). Optional arguments, in this order:
+/// `options = EXPR`, the stage's options (default: `Default::default()`),
+/// and `cases = N`, how many random sequences the model-based test runs
+/// (default 256; the `PROPTEST_CASES` environment variable overrides it).
 ///
 /// ```text
 /// ch00_contract::conformance_tests!(ch01_memory::MemoryStore);
+/// ch00_contract::conformance_tests!(FsStore, options = Options { hash_bits: 4, ..Options::default() });
 /// ch00_contract::conformance_tests!(SlowDiskStore, cases = 64);
 /// ```
 // ANCHOR: macro
 #[macro_export]
 macro_rules! conformance_tests {
     ($store:ty) => {
-        $crate::conformance_tests!($store, cases = 256);
+        $crate::conformance_tests!($store, options = Default::default(), cases = 256);
     };
     ($store:ty, cases = $cases:expr) => {
+        $crate::conformance_tests!($store, options = Default::default(), cases = $cases);
+    };
+    ($store:ty, options = $options:expr) => {
+        $crate::conformance_tests!($store, options = $options, cases = 256);
+    };
+    ($store:ty, options = $options:expr, cases = $cases:expr) => {
         mod conformance {
             #[allow(unused_imports)]
             use super::*;
-            use $crate::conformance::{CheckResult, checks, model_based};
+            use $crate::conformance::{CheckResult, ModelTest, checks};
+
+            /// The options every check opens the store with.
+            fn options() -> <$store as $crate::Stage>::Options {
+                $options
+            }
+
+            // A store can be moved to another thread: a server hands one to
+            // a worker, a benchmark to its runner. Checked when compiling.
+            const _: fn() = || {
+                fn is_send<T: Send>() {}
+                is_send::<$store>();
+            };
 
             #[test]
             fn set_then_get() -> CheckResult {
-                checks::set_then_get::<$store>()
+                checks::set_then_get::<$store>(&options())
             }
             #[test]
             fn overwrite() -> CheckResult {
-                checks::overwrite::<$store>()
+                checks::overwrite::<$store>(&options())
             }
             #[test]
             fn delete() -> CheckResult {
-                checks::delete::<$store>()
+                checks::delete::<$store>(&options())
             }
             #[test]
             fn empty_and_binary() -> CheckResult {
-                checks::empty_and_binary::<$store>()
+                checks::empty_and_binary::<$store>(&options())
             }
             #[test]
             fn scan_order() -> CheckResult {
-                checks::scan_order::<$store>()
+                checks::scan_order::<$store>(&options())
             }
             #[test]
             fn scan_bounds() -> CheckResult {
-                checks::scan_bounds::<$store>()
+                checks::scan_bounds::<$store>(&options())
             }
             #[test]
             fn empty_and_reversed_ranges() -> CheckResult {
-                checks::empty_and_reversed_ranges::<$store>()
+                checks::empty_and_reversed_ranges::<$store>(&options())
             }
             #[test]
             fn prefix_scan() -> CheckResult {
-                checks::prefix_scan::<$store>()
+                checks::prefix_scan::<$store>(&options())
             }
             #[test]
             fn scan_sees_latest_writes() -> CheckResult {
-                checks::scan_sees_latest_writes::<$store>()
+                checks::scan_sees_latest_writes::<$store>(&options())
             }
             #[test]
             fn size_limits() -> CheckResult {
-                checks::size_limits::<$store>()
+                checks::size_limits::<$store>(&options())
+            }
+            #[test]
+            fn write_batches() -> CheckResult {
+                checks::write_batches::<$store>(&options())
             }
             #[test]
             fn reopen() -> CheckResult {
-                checks::reopen::<$store>()
+                checks::reopen::<$store>(&options())
             }
             #[test]
             fn deletes_survive_reopen() -> CheckResult {
-                checks::deletes_survive_reopen::<$store>()
+                checks::deletes_survive_reopen::<$store>(&options())
             }
             #[test]
             fn crash() -> CheckResult {
-                checks::crash::<$store>()
+                checks::crash::<$store>(&options())
             }
             #[test]
             fn many_keys() -> CheckResult {
-                checks::many_keys::<$store>()
+                checks::many_keys::<$store>(&options())
             }
             #[test]
-            fn many_flushes() -> CheckResult {
-                checks::many_flushes::<$store>()
+            fn many_syncs() -> CheckResult {
+                checks::many_syncs::<$store>(&options())
             }
             #[test]
             fn model_based_against_btreemap() -> CheckResult {
-                model_based::<$store>($cases)
+                ModelTest::<$store>::new(&options())
+                    .cases($cases)
+                    .rust_names(stringify!($store), stringify!($options))
+                    .run()
             }
         }
     };
