@@ -188,7 +188,7 @@ impl Report {
                     name: s.name.to_string(),
                     description: s.description.to_string(),
                     is_peer: s.is_peer,
-                    durability: format!("{:?}", s.durability),
+                    durability: s.durability.to_string(),
                 })
                 .collect(),
             notes: Vec::new(),
@@ -229,6 +229,18 @@ impl Report {
             .into_iter()
             .filter(|w| self.measurements.iter().any(|m| m.workload == *w))
             .collect()
+    }
+
+    /// What workload `w` does, with this run's settings where they matter.
+    pub fn describe(&self, w: Workload) -> String {
+        match w {
+            Workload::FillBatch => format!(
+                "insert the keys of fill-random, in the same order, in write batches of {} \
+                 keys, then sync",
+                self.budget.batch_len
+            ),
+            _ => w.describe().to_string(),
+        }
     }
 
     /// The growth slope of one subject on one workload.
@@ -474,7 +486,7 @@ impl Report {
             let _ = writeln!(
                 out,
                 "{}. One operation is one {}{}.\n",
-                capitalise(w.describe()),
+                capitalise(&self.describe(w)),
                 w.unit(),
                 if w.times_final_sync() {
                     ", with its share of the final sync"

@@ -132,8 +132,7 @@ impl Workload {
             Workload::FillSeq => "insert N keys in ascending order into an empty store, then sync",
             Workload::FillRandom => "insert N keys in random order into an empty store, then sync",
             Workload::FillBatch => {
-                "insert the keys of fill-random, in the same order, in write batches of 1000 \
-                 keys, then sync"
+                "insert the keys of fill-random, in the same order, in write batches, then sync"
             }
             Workload::GetUniform => "get present keys chosen uniformly at random",
             Workload::GetZipf => {

@@ -87,9 +87,10 @@ const NOTES: [&str; 6] = [
     "Each write goes through the `KvStore` trait, one call per key, for stages and peers alike; \
      `sync` ends every writing workload. Stores are opened, settled and closed outside the \
      timed part.",
-    "`fill-batch` hands the same keys as `fill-random` to `KvStore::write` in batches of 1000. \
-     The stages apply a batch one operation at a time (the contract's default); fjall writes \
-     each batch as one atomic journal entry, redb as one transaction.",
+    "`fill-batch` hands the same keys as `fill-random` to `KvStore::write` in batches (their \
+     size is in the workload's description). The stages apply a batch one operation at a time \
+     (the contract's default); fjall writes each batch as one atomic journal entry, redb as one \
+     transaction.",
     "fjall 3: default settings (64 MiB memtable, 32 MiB block cache, LZ4). `sync` persists \
      its journal with `PersistMode::SyncAll` and waits for the flushes (memtables written out \
      as tables) and compactions under way; before every timed repetition the harness waits \
@@ -282,7 +283,7 @@ fn run(args: Args) -> Result<(), String> {
 fn print_and_write(report: &Report, out: &Path) -> Result<(), String> {
     println!("{}\n", report.stamp());
     for w in report.workloads() {
-        println!("== {} ({})", w.name(), w.describe());
+        println!("== {} ({})", w.name(), report.describe(w));
         println!("{}", report.workload_table(w).to_text());
     }
     println!("== space");

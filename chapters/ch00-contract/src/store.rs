@@ -207,6 +207,36 @@ pub struct Durability {
 }
 // ANCHOR_END: durability
 
+impl fmt::Display for Survives {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Survives::Nothing => "nothing",
+            Survives::SyncedWrites => "synced writes",
+            Survives::SyncedWritesPerKey => "synced writes, later ones per key",
+            Survives::EveryWrite => "every write",
+            Survives::NoPromise => "no promise",
+        })
+    }
+}
+
+/// `process crash: every write; power loss: synced writes; batches not
+/// atomic`, for reports.
+impl fmt::Display for Durability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "process crash: {}; power loss: {}; batches {}",
+            self.process_crash,
+            self.power_loss,
+            if self.atomic_batches {
+                "atomic"
+            } else {
+                "not atomic"
+            }
+        )
+    }
+}
+
 impl Durability {
     /// A store that keeps nothing across a restart.
     pub const IN_MEMORY: Durability = Durability {

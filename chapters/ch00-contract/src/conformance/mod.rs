@@ -23,14 +23,13 @@
 
 use std::fmt;
 
-use tempfile::TempDir;
-
 use crate::{Error, KeyRange, KeyValue, KvStore, Stage};
 
 pub mod checks;
 mod model;
 
 pub use model::{ModelTest, SequenceProfile, model_based};
+pub use tempfile::TempDir;
 
 /// Why a check failed: a sentence naming what was expected and what the
 /// store did.
@@ -94,6 +93,13 @@ fn show_value(value: &[u8]) -> String {
     }
 }
 
+/// A fresh temporary directory, removed when dropped: what the suite opens
+/// stores in, and what a pasted failing test uses (so that a stage's tests
+/// need no dependency of their own for it).
+pub fn scratch_dir() -> std::io::Result<TempDir> {
+    tempfile::tempdir()
+}
+
 /// Collects a whole scan, stopping at the first error.
 pub fn collect_scan<S: KvStore + ?Sized>(
     store: &S,
@@ -113,7 +119,7 @@ pub(crate) struct Harness<S: Stage> {
 
 impl<S: Stage> Harness<S> {
     pub(crate) fn new(options: &S::Options) -> Result<Self, Failure> {
-        let dir = tempfile::tempdir()
+        let dir = scratch_dir()
             .map_err(|e| Failure::new(format!("cannot create a temporary directory: {e}")))?;
         let store = S::open_with(dir.path(), options)?;
         Ok(Harness {

@@ -91,6 +91,11 @@ fn show_value(v: &[u8]) -> String {
     }
 }
 
+/// `Some("v")` or `None`, without escaping the quotes twice.
+fn show_opt(v: Option<&[u8]>) -> String {
+    v.map_or("None".to_string(), |v| format!("Some({})", show_value(v)))
+}
+
 impl fmt::Debug for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let range = |s, e| format!("{} .. {}", show_bound(s), show_bound(e));
@@ -351,9 +356,9 @@ fn run_sequence<S: Stage>(
                 let want = model.get(k);
                 if got.as_ref() != want {
                     return Err(fail(format!(
-                        "{op:?} returned {:?}, the model says {:?}",
-                        got.as_deref().map(show_value),
-                        want.map(|v| show_value(v))
+                        "{op:?} returned {}, the model says {}",
+                        show_opt(got.as_deref()),
+                        show_opt(want.map(Vec::as_slice))
                     )));
                 }
             }
@@ -386,7 +391,12 @@ fn run_sequence<S: Stage>(
                     _ => (h.crash_and_reopen(), since_sync.as_slice()),
                 };
                 let store = store.map_err(|f| fail(format!("{op:?}: {f}")))?;
-                let promise = durability.process_crash;
+                // A clean close keeps everything a store keeps at all; a
+                // drop or a crash, what the process-crash promise says.
+                let promise = match op {
+                    Op::Close if durability.keeps_data() => Survives::EveryWrite,
+                    _ => durability.process_crash,
+                };
                 let checked = check_reopened(store, promise, history, op);
                 if let Some(t) = rust.as_deref_mut() {
                     t.reopened(promise, history, &checked);
@@ -431,19 +441,24 @@ fn scan_with_gets<S: KvStore>(
     for i in 0..=want.len() {
         let got = scan.next().transpose().map_err(|e| store_error(op, e))?;
         if got.as_ref() != want.get(i) {
+            let pair = |p: Option<&KeyValue>| {
+                p.map_or("the end".to_string(), |p| {
+                    show_pairs(std::slice::from_ref(p))
+                })
+            };
             return Err(fail(format!(
-                "{op:?}: pair {i} of the scan was {:?}, the model says {:?}",
-                got.map(|p| show_pairs(&[p])),
-                want.get(i).map(|p| show_pairs(std::slice::from_ref(p)))
+                "{op:?}: pair {i} of the scan was {}, the model says {}",
+                pair(got.as_ref()),
+                pair(want.get(i))
             )));
         }
         let value = store.get(key).map_err(|e| store_error(op, e))?;
         if value.as_ref() != model.get(key) {
             return Err(fail(format!(
-                "{op:?}: get {} during the scan returned {:?}, the model says {:?}",
+                "{op:?}: get {} during the scan returned {}, the model says {}",
                 show(key),
-                value.as_deref().map(show_value),
-                model.get(key).map(|v| show_value(v))
+                show_opt(value.as_deref()),
+                show_opt(model.get(key).map(Vec::as_slice))
             )));
         }
     }
@@ -490,10 +505,10 @@ fn check_reopened<S: KvStore>(
         if value.as_ref() != got.get(key) {
             return Err((
                 format!(
-                    "{op:?}: after reopening, get {} returned {:?} but the scan says {:?}",
+                    "{op:?}: after reopening, get {} returned {} but the scan says {}",
                     show(key),
-                    value.as_deref().map(show_value),
-                    got.get(key).map(|v| show_value(v))
+                    show_opt(value.as_deref()),
+                    show_opt(got.get(key).map(Vec::as_slice))
                 ),
                 Some(got),
             ));
@@ -549,30 +564,25 @@ impl<'a, S: Stage> ModelTest<'a, S> {
     }
 
     /// The cases to run: `PROPTEST_CASES` if set, else [`ModelTest::cases`].
-    fn case_count(&self) -> u32 {
-        std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(self.cases)
+    fn case_count(&self) -> Result<u32, Failure> {
+        Ok(env_number("PROPTEST_CASES")?.unwrap_or(self.cases))
     }
 
     /// The seed: given, or from `KV_MODEL_SEED`, or random.
-    fn pick_seed(&self) -> u64 {
-        self.seed
-            .or_else(|| {
-                std::env::var("KV_MODEL_SEED")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-            })
-            .unwrap_or_else(|| RandomState::new().build_hasher().finish())
+    fn pick_seed(&self) -> Result<u64, Failure> {
+        Ok(match self.seed {
+            Some(seed) => seed,
+            None => env_number("KV_MODEL_SEED")?
+                .unwrap_or_else(|| RandomState::new().build_hasher().finish()),
+        })
     }
 
     // ANCHOR: run
     /// Runs the cases; fails with the shortest failing sequence found,
     /// printed as a list of operations and as a test to paste.
     pub fn run(self) -> CheckResult {
-        let cases = self.case_count();
-        let seed = self.pick_seed();
+        let cases = self.case_count()?;
+        let seed = self.pick_seed()?;
         let config = Config {
             cases,
             // A library cannot know where its caller's source lives; do not
@@ -637,6 +647,19 @@ impl<'a, S: Stage> ModelTest<'a, S> {
 /// against a store opened with `options`.
 pub fn model_based<S: Stage>(options: &S::Options, cases: u32) -> CheckResult {
     ModelTest::<S>::new(options).cases(cases).run()
+}
+
+/// A number from the environment variable `name`, if it is set; an error
+/// if it is set to something else, rather than a silent default.
+fn env_number<T: std::str::FromStr>(name: &str) -> Result<Option<T>, Failure> {
+    match std::env::var(name) {
+        Err(_) => Ok(None),
+        Ok(text) => {
+            text.trim().parse().map(Some).map_err(|_| {
+                Failure::new(format!("{name} is set to {text:?}, which is not a number"))
+            })
+        }
+    }
 }
 
 fn rng_from(seed: u64) -> TestRng {
@@ -1022,6 +1045,11 @@ impl Transcript {
                 let mut keys: Vec<&Vec<u8>> = history.iter().flat_map(Model::keys).collect();
                 keys.sort();
                 keys.dedup();
+                let known: Vec<String> = keys.iter().map(|k| owned(k)).collect();
+                self.line(format!(
+                    "assert!(scan(&store, KeyRange::all()).iter().all(|(k, _)| [{}].contains(k)));",
+                    known.join(", ")
+                ));
                 for key in keys {
                     let mut values: Vec<String> = history
                         .iter()
@@ -1059,12 +1087,15 @@ impl Transcript {
                 self.store
             ),
         };
-        let _ = writeln!(out, "#[test]\n#[allow(unused_mut, unused_imports)]");
+        let _ = writeln!(
+            out,
+            "#[test]\n#[allow(unused_mut, unused_imports, unused_variables)]"
+        );
         let _ = writeln!(out, "fn shrunk_model_failure() {{");
         for line in [
             "use ch00_contract::{Error, KeyRange, KvStore, Stage, WriteBatch, MAX_KEY_LEN, MAX_VALUE_LEN};",
             "use std::ops::Bound::{Excluded, Included, Unbounded};",
-            "let dir = tempfile::tempdir().unwrap();",
+            "let dir = ch00_contract::conformance::scratch_dir().unwrap();",
             &options,
         ] {
             let _ = writeln!(out, "    {line}");
