@@ -315,6 +315,10 @@ pub fn run_subject(
             continue;
         }
         step(w);
+        if let Some(why) = subject.workload_skip(w, n) {
+            out.skip(subject, w, n, &why);
+            continue;
+        }
         let data = pairs(order, 0, b.value_len);
         let batches = match w {
             Workload::FillBatch => batches(&data, b.batch_len),
@@ -401,6 +405,10 @@ pub fn run_subject(
     let point_ops = b.point_ops;
     for w in others {
         step(w);
+        if let Some(why) = subject.workload_skip(w, n) {
+            out.skip(subject, w, n, &why);
+            continue;
+        }
         let mut choices = Choices::new(w, n);
         let result = match w {
             Workload::FillSeq | Workload::FillRandom | Workload::FillBatch => continue,

@@ -5,6 +5,7 @@ use std::path::Path;
 use ch00_contract::{Durability, KvStore, Result, Stage};
 
 use crate::peers::{FjallStore, RawFsStore, RedbStore};
+use crate::workload::Workload;
 
 /// What the harness may ask of a store beyond the contract, always outside
 /// the timed part of a measurement. Both default to doing nothing; the
@@ -48,6 +49,8 @@ pub struct Subject {
     /// Why `sync-writes` means nothing for this subject, if it does not:
     /// its `sync` makes nothing durable that was not already.
     pub no_sync: Option<&'static str>,
+    /// Workloads run only up to a size, each with the reason.
+    pub workload_limits: Vec<(Workload, u64, &'static str)>,
     open: fn(&Path) -> Result<Box<dyn Measured>>,
 }
 
@@ -63,6 +66,20 @@ impl Subject {
             Some((max, why)) if n > max => Some(format!("skipped above N = {max}: {why}")),
             _ => None,
         }
+    }
+
+    /// Why workload `w` is not run on this subject at size `n`, if it is not.
+    pub fn workload_skip(&self, w: Workload, n: u64) -> Option<String> {
+        self.workload_limits
+            .iter()
+            .find(|(limited, max, _)| *limited == w && n > *max)
+            .map(|(_, max, why)| format!("skipped above N = {max}: {why}"))
+    }
+
+    /// The same subject, running workload `w` only up to `max` keys.
+    pub fn workload_up_to(mut self, w: Workload, max: u64, why: &'static str) -> Self {
+        self.workload_limits.push((w, max, why));
+        self
     }
 
     /// The same subject, run only up to `max` keys.
@@ -93,6 +110,7 @@ pub fn stage<S: Stage + Measured + 'static>(description: &'static str) -> Subjec
         durability,
         limit: None,
         no_sync: (!durability.keeps_data()).then_some("an in-memory store has nothing to sync"),
+        workload_limits: Vec::new(),
         open: open_default::<S>,
     }
 }
@@ -107,6 +125,10 @@ fn peer<S: Stage + Measured + 'static>(description: &'static str) -> Subject {
 /// Why the one-file-per-key subjects stop at 100k keys.
 const MANY_FILES: &str = "one file per key; a million files take many minutes to write";
 
+/// Why they make no batched fill of 100k files.
+const DEFAULT_BATCHES: &str = "its `write` sets one key at a time, the work of fill-random, \
+    and a third fill of 100k files costs minutes";
+
 // ANCHOR: subjects
 /// Every subject, stages first in book order, then the peers.
 /// A new chapter adds its stage here in one line (and one line above, to
@@ -115,11 +137,13 @@ pub fn all() -> Vec<Subject> {
     vec![
         stage::<ch01_memory::MemoryStore>("BTreeMap in memory: the ceiling"),
         stage::<ch02_fsdb::FsStore>("one JSON file per key, hashed names")
-            .up_to(100_000, MANY_FILES),
+            .up_to(100_000, MANY_FILES)
+            .workload_up_to(Workload::FillBatch, 10_000, DEFAULT_BATCHES),
         stage::<ch03_sorted_file::SortedFileStore>("a sorted map saved whole to one file"),
         stage::<ch04_footer_index::FooterIndexStore>("sorted records, a full index, a footer"),
         peer::<RawFsStore>("one file per key with plain std::fs: the floor of chapter 2")
             .up_to(100_000, MANY_FILES)
+            .workload_up_to(Workload::FillBatch, 10_000, DEFAULT_BATCHES)
             .without_sync("it never calls fsync: the floor has none of chapter 2's safety"),
         peer::<FjallStore<false>>("fjall 3 (LSM tree), default settings"),
         peer::<FjallStore<true>>("fjall 3 with its data moved to disk tables after the fill"),

@@ -154,3 +154,14 @@ fn a_size_over_a_subjects_limit_is_skipped_with_a_reason() {
     let reason = raw.skip_reason(1_000_000).expect("raw-fs stops at 100k");
     assert!(reason.contains("100000"), "{reason}");
 }
+
+#[test]
+fn a_workload_over_its_limit_is_skipped_with_a_reason() {
+    let raw = subject("raw-fs");
+    assert!(raw.workload_skip(Workload::FillBatch, 10_000).is_none());
+    assert!(raw.workload_skip(Workload::FillRandom, 100_000).is_none());
+    let reason = raw
+        .workload_skip(Workload::FillBatch, 100_000)
+        .expect("raw-fs makes no batched fill of 100k files");
+    assert!(reason.contains("10000"), "{reason}");
+}

@@ -196,11 +196,20 @@ fn run(args: Args) -> Result<(), String> {
     // mostly bounded by the same budget). It is a projection to skip the
     // hopeless, not a promise: a stage whose every sync rewrites all its
     // data (chapter 3) does more work per write as N grows.
-    let mut took: Vec<Option<(u64, f64, f64)>> = vec![None; chosen.len()];
+    // The growing seconds are kept per workload, so that a workload the
+    // subject skips at the next size is not projected there.
+    type Took = (u64, Vec<(Workload, f64)>, f64);
+    let mut took: Vec<Option<Took>> = vec![None; chosen.len()];
     for &n in &sizes {
         for (i, subject) in chosen.iter().enumerate() {
-            let projected =
-                took[i].map(|(prev, growing, fixed)| growing * n as f64 / prev as f64 + fixed);
+            let projected = took[i].as_ref().map(|(prev, growing, fixed)| {
+                let growing: f64 = growing
+                    .iter()
+                    .filter(|(w, _)| subject.workload_skip(*w, n).is_none())
+                    .map(|(_, seconds)| seconds)
+                    .sum();
+                growing * n as f64 / *prev as f64 + fixed
+            });
             let reason = subject.skip_reason(n).or_else(|| match projected {
                 Some(p) if p > args.max_seconds => Some(format!(
                     "skipped: at the previous size it took long enough to project {p:.0} s \
@@ -233,13 +242,14 @@ fn run(args: Args) -> Result<(), String> {
             bar.set_position(base + workloads.len() as u64);
             let outcome = match outcome {
                 Ok(outcome) => {
-                    let growing: f64 = outcome
+                    let growing: Vec<(Workload, f64)> = outcome
                         .measurements
                         .iter()
                         .filter(|m| m.workload.grows_with_n())
-                        .map(|m| m.seconds.iter().sum::<f64>())
-                        .sum();
-                    took[i] = Some((n, growing, (elapsed - growing).max(0.0)));
+                        .map(|m| (m.workload, m.seconds.iter().sum::<f64>()))
+                        .collect();
+                    let total: f64 = growing.iter().map(|(_, s)| s).sum();
+                    took[i] = Some((n, growing, (elapsed - total).max(0.0)));
                     outcome
                 }
                 Err(e) => {

@@ -109,20 +109,21 @@ impl<const FLAW: u8> Fake<FLAW> {
         }
     }
 
-    // ANCHOR: forgets_deletes
+    /// Writes the state to the pretend disk, the way the flaw allows.
     fn write_to_disk(&self) {
-        if FLAW == REOPENS_FILES_OUT_OF_ORDER {
-            table_add(&self.dir, &self.map);
-        } else if FLAW == FORGETS_DELETES {
-            // Adds and overwrites, but never removes what is on disk.
-            let mut on_disk = disk_load(&self.dir);
-            on_disk.extend(self.map.clone());
-            disk_store(&self.dir, &on_disk);
-        } else {
-            disk_store(&self.dir, &self.map);
+        match FLAW {
+            REOPENS_FILES_OUT_OF_ORDER => table_add(&self.dir, &self.map),
+            // ANCHOR: forgets_deletes
+            FORGETS_DELETES => {
+                // Adds and overwrites, but never removes what is on disk.
+                let mut on_disk = disk_load(&self.dir);
+                on_disk.extend(self.map.clone());
+                disk_store(&self.dir, &on_disk);
+            }
+            // ANCHOR_END: forgets_deletes
+            _ => disk_store(&self.dir, &self.map),
         }
     }
-    // ANCHOR_END: forgets_deletes
 
     fn check(key: &[u8], value: &[u8]) -> Result<()> {
         if FLAW != NO_SIZE_LIMITS {
