@@ -61,6 +61,16 @@ fn table_last_by_name(dir: &Path) -> Option<Map> {
         .map(|(_, map)| map.clone())
 }
 
+// ANCHOR: forgets_deletes
+/// How the store that forgets deletes writes its map to the pretend disk:
+/// it adds and overwrites, but never removes what is on disk.
+fn write_forgetting_deletes(dir: &Path, map: &Map) {
+    let mut on_disk = disk_load(dir);
+    on_disk.extend(map.clone());
+    disk_store(dir, &on_disk);
+}
+// ANCHOR_END: forgets_deletes
+
 /// The flaws, one per store type.
 const CORRECT: u8 = 0;
 /// Deletes are applied in memory but never reach the disk: the tombstone
@@ -113,14 +123,7 @@ impl<const FLAW: u8> Fake<FLAW> {
     fn write_to_disk(&self) {
         match FLAW {
             REOPENS_FILES_OUT_OF_ORDER => table_add(&self.dir, &self.map),
-            // ANCHOR: forgets_deletes
-            FORGETS_DELETES => {
-                // Adds and overwrites, but never removes what is on disk.
-                let mut on_disk = disk_load(&self.dir);
-                on_disk.extend(self.map.clone());
-                disk_store(&self.dir, &on_disk);
-            }
-            // ANCHOR_END: forgets_deletes
+            FORGETS_DELETES => write_forgetting_deletes(&self.dir, &self.map),
             _ => disk_store(&self.dir, &self.map),
         }
     }
