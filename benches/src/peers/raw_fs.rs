@@ -23,7 +23,7 @@ fn hex(key: &[u8]) -> String {
 }
 
 fn unhex(name: &str) -> Option<Vec<u8>> {
-    if name.len() % 2 != 0 {
+    if !name.len().is_multiple_of(2) {
         return None;
     }
     (0..name.len())

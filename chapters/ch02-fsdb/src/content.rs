@@ -49,7 +49,7 @@ impl JsonBytes {
 
 /// The bytes of a hex string, or `None` if it is not one.
 fn unhex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len())

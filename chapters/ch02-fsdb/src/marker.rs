@@ -18,6 +18,8 @@ use std::path::Path;
 use ch00_contract::{Error, IoContext, Result};
 use serde::{Deserialize, Serialize};
 
+use disk::LOCK_FILE;
+
 use crate::atomic;
 use crate::layout::{MARKER, TEMP_SUFFIX};
 
@@ -121,13 +123,19 @@ pub fn check_or_create(root: &Path, hash_bits: u32) -> Result<()> {
     Ok(())
 }
 
-/// Writes the marker into `root`, which must hold nothing but perhaps the
-/// marker's own temporary file, left by an earlier attempt that crashed.
-fn create(root: &Path, hash_bits: u32) -> Result<()> {
+/// Refuses a directory that is neither a store (it has the marker) nor
+/// empty (but for the store's lock and the marker's own temporary file,
+/// left by an earlier attempt that crashed), before the store writes
+/// anything into it, the lock included.
+pub fn refuse_foreign(root: &Path) -> Result<()> {
+    if root.join(MARKER).try_exists().context("reading", root)? {
+        return Ok(());
+    }
     let leftover = format!("{MARKER}{TEMP_SUFFIX}");
     for entry in fs::read_dir(root).context("listing", root)? {
         let entry = entry.context("listing", root)?;
-        if entry.file_name().to_str() != Some(leftover.as_str()) {
+        let name = entry.file_name();
+        if name.to_str() != Some(leftover.as_str()) && name.to_str() != Some(LOCK_FILE) {
             return Err(Error::corruption(
                 entry.path(),
                 0,
@@ -136,6 +144,13 @@ fn create(root: &Path, hash_bits: u32) -> Result<()> {
             ));
         }
     }
+    Ok(())
+}
+
+/// Writes the marker into `root`, which must be empty (see
+/// [`refuse_foreign`]).
+fn create(root: &Path, hash_bits: u32) -> Result<()> {
+    refuse_foreign(root)?;
     let bytes = serde_json::to_vec(&Marker::new(hash_bits))
         .map_err(|e| Error::InvalidInput(format!("cannot encode {MARKER}: {e}")))?;
     // Once per store: always worth a sync.

@@ -10,6 +10,7 @@ use ch00_contract::{
     Durability, Error, IoContext, KeyRange, KeyValue, KvStore, Metrics, Result, Scan, Stage,
     Survives, check_key, check_value,
 };
+use disk::{DirLock, Disk, LOCK_FILE};
 use walkdir::WalkDir;
 
 use crate::atomic;
@@ -82,6 +83,9 @@ pub struct FsStore {
     bytes_read: AtomicU64,
     /// Bytes of files written, for [`KvStore::metrics`].
     bytes_written: u64,
+    /// The directory's lock, held while the store is open: a second store
+    /// writing the same files would corrupt both.
+    _lock: DirLock,
 }
 
 // ANCHOR: probe
@@ -142,6 +146,10 @@ impl FsStore {
                 options.hash_bits
             )));
         }
+        // Someone else's directory is refused before anything, the lock
+        // file included, is written into it.
+        marker::refuse_foreign(dir)?;
+        let lock = Disk::real().lock(dir).context("locking", dir)?;
         marker::check_or_create(dir, options.hash_bits)?;
         let mut store = FsStore {
             root: dir.to_path_buf(),
@@ -152,6 +160,7 @@ impl FsStore {
             reads: AtomicU64::new(0),
             bytes_read: AtomicU64::new(0),
             bytes_written: 0,
+            _lock: lock,
         };
         store.dirs = store.list(true)?.dirs;
         Ok(store)
@@ -313,7 +322,8 @@ impl FsStore {
                 path,
                 0,
                 format!(
-                    "only {MARKER}, directories 00 to ff, and <16 hex digits>[.<n>].json files"
+                    "only {MARKER}, {LOCK_FILE}, directories 00 to ff, and \
+                     <16 hex digits>[.<n>].json files"
                 ),
                 "an entry this store did not write",
             )
@@ -344,7 +354,7 @@ impl FsStore {
                     fs::remove_file(path).context("removing the leftover", path)?;
                 }
             } else if entry.depth() == 1 {
-                if is_file && name == MARKER {
+                if is_file && (name == MARKER || name == LOCK_FILE) {
                     continue;
                 }
                 if !entry.file_type().is_dir() || !is_fan_out_dir(name) {
@@ -464,10 +474,10 @@ impl KvStore for FsStore {
         // read to learn its key, and the keys in range sorted.
         let mut found = Vec::new();
         for slot in self.list(false)?.slots {
-            if let Some((key, _)) = self.read_slot(slot)? {
-                if range.contains(&key) {
-                    found.push((key, slot));
-                }
+            if let Some((key, _)) = self.read_slot(slot)?
+                && range.contains(&key)
+            {
+                found.push((key, slot));
             }
         }
         found.sort_unstable();
@@ -539,6 +549,13 @@ impl Stage for FsStore {
 
     fn open_with(dir: &Path, options: &Options) -> Result<Self> {
         FsStore::open_with(dir, options)
+    }
+
+    /// Every write is on disk before its call returns, so dropping the
+    /// store writes nothing; it releases the directory's lock, as a dead
+    /// process would.
+    fn simulate_crash(self) {
+        drop(self);
     }
 }
 // ANCHOR_END: stage

@@ -5,3 +5,11 @@ use ch02_fsdb::FsStore;
 // ANCHOR: suite
 ch00_contract::conformance_tests!(FsStore);
 // ANCHOR_END: suite
+
+// ANCHOR: lock
+/// The store locks its directory: a second open fails while it is open.
+#[test]
+fn a_second_open_of_the_directory_is_refused() -> ch00_contract::conformance::CheckResult {
+    ch00_contract::conformance::checks::second_open_is_refused::<FsStore>(&Default::default())
+}
+// ANCHOR_END: lock

@@ -53,8 +53,9 @@ fn disk_use_is_counted_in_blocks_against_logical_bytes() {
     assert_eq!(store.len().unwrap(), 49);
     assert_eq!(store.logical_bytes().unwrap(), 49 * (7 + 100));
     let usage = store.disk_usage().unwrap();
-    // 49 entry files and the marker; each entry file holds its JSON.
-    assert_eq!(usage.files, 50);
+    // 49 entry files, the marker and the (empty) lock file; each entry
+    // file holds its JSON.
+    assert_eq!(usage.files, 51);
     assert!(usage.file_bytes > 49 * 107, "{usage:?}");
     assert!(usage.dirs >= 1 && usage.dirs <= 49, "{usage:?}");
     assert_eq!(usage.allocated_bytes % 512, 0, "{usage:?}");

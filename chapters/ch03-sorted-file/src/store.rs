@@ -5,9 +5,12 @@ use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use ch00_contract::{Durability, Error, KeyRange, KvStore, Metrics, Result, Scan, Stage};
+use ch00_contract::{
+    Durability, Error, IoContext, KeyRange, KvStore, Metrics, Result, Scan, Stage,
+};
 use ch01_memory::MemoryStore;
 use ch02_fsdb::atomic;
+use disk::{DirLock, Disk};
 
 use crate::format;
 
@@ -26,6 +29,8 @@ pub struct SortedFileStore {
     /// Bytes read at open and written by syncs, for the metrics.
     bytes_read: u64,
     bytes_written: u64,
+    /// The directory's lock, held while the store is open.
+    _lock: DirLock,
 }
 // ANCHOR_END: store
 
@@ -34,6 +39,8 @@ impl SortedFileStore {
     /// Opens the store in `dir`: reads the data file whole, checks it, and
     /// loads every record into memory. A missing file is an empty store.
     pub fn open(dir: &Path) -> Result<SortedFileStore> {
+        // Two stores syncing one file would each overwrite the other's.
+        let lock = Disk::real().lock(dir).context("locking", dir)?;
         let path = dir.join(FILE_NAME);
         // A sync that a crash interrupted left its temporary file; the
         // previous complete file is still in place.
@@ -67,6 +74,7 @@ impl SortedFileStore {
             dirty: false,
             bytes_read: bytes.map_or(0, |b| b.len() as u64),
             bytes_written: 0,
+            _lock: lock,
         })
     }
     // ANCHOR_END: open
@@ -158,6 +166,12 @@ impl Stage for SortedFileStore {
 
     fn open_with(dir: &Path, _: &()) -> Result<Self> {
         SortedFileStore::open(dir)
+    }
+
+    /// Dropping the store writes nothing (there is no `Drop` that syncs),
+    /// and releases the directory's lock, as a dead process would.
+    fn simulate_crash(self) {
+        drop(self);
     }
 }
 // ANCHOR_END: stage

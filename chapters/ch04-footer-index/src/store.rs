@@ -4,9 +4,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ch00_contract::{
-    Durability, Error, KeyRange, KvStore, Metrics, Result, Scan, Stage, check_key, check_value,
+    Durability, Error, IoContext, KeyRange, KvStore, Metrics, Result, Scan, Stage, check_key,
+    check_value,
 };
 use ch02_fsdb::atomic;
+use disk::{DirLock, Disk};
 
 use crate::format::{TableWriter, file_len};
 use crate::merge::Merged;
@@ -30,6 +32,8 @@ pub struct FooterIndexStore {
     retired_reads: u64,
     retired_bytes_read: u64,
     bytes_written: u64,
+    /// The directory's lock, held while the store is open.
+    _lock: DirLock,
 }
 // ANCHOR_END: store
 
@@ -38,6 +42,8 @@ impl FooterIndexStore {
     /// Opens the store in `dir`: the table's footer and index, checked. A
     /// missing file is an empty store.
     pub fn open(dir: &Path) -> Result<FooterIndexStore> {
+        // Two stores syncing one table would each overwrite the other's.
+        let lock = Disk::real().lock(dir).context("locking", dir)?;
         let path = dir.join(FILE_NAME);
         // A sync that a crash interrupted left its temporary file; the
         // previous complete table is still in place.
@@ -56,6 +62,7 @@ impl FooterIndexStore {
             retired_reads: 0,
             retired_bytes_read: 0,
             bytes_written: 0,
+            _lock: lock,
         })
     }
     // ANCHOR_END: open
@@ -195,10 +202,11 @@ impl Stage for FooterIndexStore {
         FooterIndexStore::open(dir)
     }
 
-    /// The store holds its table file open, which the default
-    /// (`mem::forget`) would leak: one file handle per simulated crash,
-    /// thousands in a run of the suite. Dropping closes it and writes
-    /// nothing (the store has no `Drop` that writes), as a crash would.
+    /// The store holds its table file and its directory's lock open, which
+    /// the default (`mem::forget`) would leak: the lock would refuse the
+    /// reopen, and a run of the suite would leak thousands of file handles.
+    /// Dropping closes both and writes nothing (the store has no `Drop`
+    /// that writes), as a crash would.
     fn simulate_crash(self) {
         drop(self);
     }

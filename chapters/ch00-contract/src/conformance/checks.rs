@@ -858,6 +858,44 @@ pub(crate) fn show_model(m: &Model) -> String {
     )
 }
 
+// ANCHOR: second_open
+/// Two opens of one directory must not both write. While a store is open, a
+/// second open of its directory fails, with an error that names the
+/// directory; once the first is closed, or has crashed, it opens again (a
+/// dead process holds no lock).
+///
+/// For stages that keep their data in a directory, which call it from their
+/// own tests; not part of the macro, since a store that keeps nothing has
+/// nothing to protect.
+pub fn second_open_is_refused<S: Stage>(options: &S::Options) -> CheckResult {
+    let dir = super::scratch_dir()
+        .map_err(|e| Failure::new(format!("cannot create a temporary directory: {e}")))?;
+    let first = S::open_with(dir.path(), options)?;
+    match S::open_with(dir.path(), options) {
+        Ok(second) => {
+            drop(second);
+            return Err(Failure::new(
+                "a second open of a directory succeeded while the first store was still open",
+            ));
+        }
+        Err(e) if !e.to_string().contains(&dir.path().display().to_string()) => {
+            return Err(Failure::new(format!(
+                "a second open failed, but its error does not name the directory: {e}"
+            )));
+        }
+        Err(_) => {}
+    }
+    drop(first);
+    let reopened = S::open_with(dir.path(), options)
+        .map_err(|e| Failure::new(format!("after the first store closed, open failed: {e}")))?;
+    reopened.simulate_crash();
+    let after_crash = S::open_with(dir.path(), options)
+        .map_err(|e| Failure::new(format!("after a crash, open failed: {e}")))?;
+    drop(after_crash);
+    Ok(())
+}
+// ANCHOR_END: second_open
+
 /// Enough keys to cross any block, page or buffer boundary a stage has,
 /// with syncs in the middle, deletes and overwrites.
 pub fn many_keys<S: Stage>(options: &S::Options) -> CheckResult {

@@ -1,0 +1,115 @@
+//! The real file system, through `std::fs`: a thin layer that adds nothing
+//! but positioned reads on every platform and a directory lock.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io;
+use std::path::Path;
+
+use crate::{DirEntry, DirLock, FileSystem, ReadFile, WriteFile};
+
+use crate::LOCK_FILE;
+
+/// `std::fs`, as a [`FileSystem`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RealFs;
+
+struct Reader(File);
+
+impl ReadFile for Reader {
+    #[cfg(unix)]
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        std::os::unix::fs::FileExt::read_at(&self.0, buf, offset)
+    }
+
+    #[cfg(windows)]
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        // Moves the file's cursor, which no reader of this interface uses.
+        std::os::windows::fs::FileExt::seek_read(&self.0, buf, offset)
+    }
+
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
+}
+
+struct Writer(File);
+
+impl io::Write for Writer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl WriteFile for Writer {
+    fn sync(&mut self) -> io::Result<()> {
+        self.0.sync_all()
+    }
+}
+
+impl FileSystem for RealFs {
+    fn create(&self, path: &Path) -> io::Result<Box<dyn WriteFile>> {
+        Ok(Box::new(Writer(File::create(path)?)))
+    }
+
+    fn open(&self, path: &Path) -> io::Result<Box<dyn ReadFile>> {
+        Ok(Box::new(Reader(File::open(path)?)))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+
+    fn create_dir(&self, path: &Path) -> io::Result<()> {
+        fs::create_dir(path)
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<DirEntry>> {
+        let mut entries = Vec::new();
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            entries.push(DirEntry {
+                name: entry.file_name(),
+                is_dir: entry.file_type()?.is_dir(),
+            });
+        }
+        Ok(entries)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        File::open(dir)?.sync_all()
+    }
+
+    fn exists(&self, path: &Path) -> io::Result<bool> {
+        path.try_exists()
+    }
+
+    // ANCHOR: lock
+    /// An advisory lock on `dir/LOCK` (`flock` on Unix, `LockFileEx` on
+    /// Windows). The operating system releases it when the file is closed,
+    /// including when the process dies, so a crash never leaves a store
+    /// locked.
+    fn lock(&self, dir: &Path) -> io::Result<DirLock> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK_FILE))?;
+        match file.try_lock() {
+            Ok(()) => Ok(DirLock::new(file)),
+            Err(TryLockError::WouldBlock) => Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "locked by another open store (in this process or another)",
+            )),
+            Err(TryLockError::Error(e)) => Err(e),
+        }
+    }
+    // ANCHOR_END: lock
+}
