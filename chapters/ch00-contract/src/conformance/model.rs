@@ -622,16 +622,20 @@ impl<'a, S: Stage> ModelTest<'a, S> {
         // Once more, writing each step down; it stops where it fails.
         let _ = run_sequence::<S>(self.options, ops, Some(&mut rust));
         let durability = S::durability(self.options);
-        format!(
-            "{name} disagrees with the BTreeMap model: {reason}\n\
-             (promises: process crash {crash:?}, power loss {power:?}, atomic batches {atomic}; \
-             seed {seed}: KV_MODEL_SEED={seed} reruns these cases)\n\
-             shortest failing sequence ({n} operations):\n  {list}\n\n\
-             the same sequence as a test:\n\n{test}",
+        let summary = format!(
+            "{name} disagrees with the BTreeMap model: {reason} (promises: process crash \
+             {crash:?}, power loss {power:?}, atomic batches {atomic}; seed {seed}: \
+             KV_MODEL_SEED={seed} reruns these cases)",
             name = S::NAME,
             crash = durability.process_crash,
             power = durability.power_loss,
             atomic = durability.atomic_batches,
+        );
+        format!(
+            "{summary}\n\
+             shortest failing sequence ({n} operations):\n  {list}\n\n\
+             the same sequence as a test:\n\n{test}",
+            summary = wrap(&summary, 78),
             n = ops.len(),
             list = ops
                 .iter()
@@ -641,6 +645,26 @@ impl<'a, S: Stage> ModelTest<'a, S> {
             test = rust.finish(),
         )
     }
+}
+
+/// `text` broken into lines of at most `width` columns where it has spaces
+/// (a longer word stays whole), so that a failure reads in a terminal.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line_len = 0;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        if line_len > 0 && line_len + 1 + len > width {
+            out.push('\n');
+            line_len = 0;
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += len;
+    }
+    out
 }
 
 /// [`ModelTest`] with the default seed handling: `cases` random sequences
@@ -1093,7 +1117,8 @@ impl Transcript {
         );
         let _ = writeln!(out, "fn shrunk_model_failure() {{");
         for line in [
-            "use ch00_contract::{Error, KeyRange, KvStore, Stage, WriteBatch, MAX_KEY_LEN, MAX_VALUE_LEN};",
+            "use ch00_contract::{Error, KeyRange, KvStore, Stage, WriteBatch};",
+            "use ch00_contract::{MAX_KEY_LEN, MAX_VALUE_LEN};",
             "use std::ops::Bound::{Excluded, Included, Unbounded};",
             "let dir = ch00_contract::conformance::scratch_dir().unwrap();",
             &options,
