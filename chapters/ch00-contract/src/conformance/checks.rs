@@ -820,33 +820,63 @@ pub(crate) fn describe_allowed(promise: Survives, history: &[Model]) -> String {
     }
 }
 
+/// Why a reopened store is wrong, and the state its scan showed when that
+/// state was allowed but a `get` disagreed with it (the printed failing
+/// test then asserts every key).
+pub(crate) struct WrongState {
+    pub(crate) failure: Failure,
+    pub(crate) scanned: Option<Model>,
+}
+
 /// Checks that the store holds a state that `promise` allows after
 /// `history` (which runs from the last sync to the last write), and
 /// returns the state it holds.
+pub(crate) fn judge_reopened<S: KvStore>(
+    store: &S,
+    promise: Survives,
+    history: &[Model],
+    when: &str,
+) -> Result<Model, WrongState> {
+    let wrong = |failure, scanned| WrongState { failure, scanned };
+    let got: Model = collect_scan(store, KeyRange::all())
+        .map_err(|e| wrong(Failure::from(e), None))?
+        .into_iter()
+        .collect();
+    if !allows(promise, history, &got) {
+        return Err(wrong(
+            Failure::new(format!(
+                "{when}: a store that promises {promise:?} came back holding {}, which is not \
+                 a state it had since the last sync; allowed: {}",
+                show_model(&got),
+                describe_allowed(promise, history)
+            )),
+            None,
+        ));
+    }
+    // The scan matched; `get` must agree with it, for the keys that are
+    // there and for every key of the history that is not.
+    let gets = expect_state(store, &got, when).and_then(|()| {
+        for key in history.iter().flat_map(Model::keys) {
+            if !got.contains_key(key) {
+                expect_get(store, key, None, when)?;
+            }
+        }
+        Ok(())
+    });
+    match gets {
+        Ok(()) => Ok(got),
+        Err(failure) => Err(wrong(failure, Some(got))),
+    }
+}
+
+/// [`judge_reopened`], for the hand-written checks.
 pub(crate) fn expect_history_state<S: KvStore>(
     store: &S,
     promise: Survives,
     history: &[Model],
     when: &str,
 ) -> Result<Model, Failure> {
-    let got: Model = collect_scan(store, KeyRange::all())?.into_iter().collect();
-    if !allows(promise, history, &got) {
-        return Err(Failure::new(format!(
-            "{when}: a store that promises {promise:?} came back holding {}, which is not \
-             a state it had since the last sync; allowed: {}",
-            show_model(&got),
-            describe_allowed(promise, history)
-        )));
-    }
-    // The scan matched; `get` must agree with it, for the keys that are
-    // there and for every key of the history that is not.
-    expect_state(store, &got, when)?;
-    for key in history.iter().flat_map(Model::keys) {
-        if !got.contains_key(key) {
-            expect_get(store, key, None, when)?;
-        }
-    }
-    Ok(got)
+    judge_reopened(store, promise, history, when).map_err(|wrong| wrong.failure)
 }
 
 /// A whole state, as a scan would show it.

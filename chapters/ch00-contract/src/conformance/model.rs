@@ -20,7 +20,7 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
-use super::checks::{allowed_states, allows, describe_allowed, in_bounds, show_model};
+use super::checks::{WrongState, allowed_states, in_bounds, judge_reopened};
 use super::{CheckResult, Failure, Harness, collect_scan, show, show_pairs};
 use crate::{
     Error, KeyRange, KeyValue, KvStore, MAX_KEY_LEN, MAX_VALUE_LEN, Stage, Survives, WriteBatch,
@@ -397,11 +397,11 @@ fn run_sequence<S: Stage>(
                     Op::Close if durability.keeps_data() => Survives::EveryWrite,
                     _ => durability.process_crash,
                 };
-                let checked = check_reopened(store, promise, history, op);
+                let checked = judge_reopened(store, promise, history, &format!("{op:?}"));
                 if let Some(t) = rust.as_deref_mut() {
                     t.reopened(promise, history, &checked);
                 }
-                model = checked.map_err(|(f, _)| fail(f))?;
+                model = checked.map_err(|wrong| fail(wrong.failure.to_string()))?;
                 since_sync = vec![model.clone()];
             }
         }
@@ -465,57 +465,8 @@ fn scan_with_gets<S: KvStore>(
     Ok(())
 }
 
-/// What a reopen found: the state the store holds, or why it is wrong
-/// (and, when the scan was fine but a `get` disagreed, that state).
-type Reopened = Result<Model, (String, Option<Model>)>;
-
-/// Checks a reopened store against the states its promise allows.
-fn check_reopened<S: KvStore>(
-    store: &S,
-    promise: Survives,
-    history: &[Model],
-    op: &Op,
-) -> Reopened {
-    let got: Model = collect_scan(store, KeyRange::all())
-        .map_err(|e| {
-            (
-                format!("{op:?}: scanning the reopened store failed: {e}"),
-                None,
-            )
-        })?
-        .into_iter()
-        .collect();
-    if !allows(promise, history, &got) {
-        return Err((
-            format!(
-                "{op:?}: a store that promises {promise:?} came back holding {}, which is \
-                 not a state it had since the last sync; allowed: {}",
-                show_model(&got),
-                describe_allowed(promise, history)
-            ),
-            None,
-        ));
-    }
-    // The scan is right; every `get` must agree with it, for the keys
-    // that are there and for every key of the history that is not.
-    for key in got.keys().chain(history.iter().flat_map(Model::keys)) {
-        let value = store
-            .get(key)
-            .map_err(|e| (format!("{op:?}: get {} failed: {e}", show(key)), None))?;
-        if value.as_ref() != got.get(key) {
-            return Err((
-                format!(
-                    "{op:?}: after reopening, get {} returned {} but the scan says {}",
-                    show(key),
-                    show_opt(value.as_deref()),
-                    show_opt(got.get(key).map(Vec::as_slice))
-                ),
-                Some(got),
-            ));
-        }
-    }
-    Ok(got)
-}
+/// What a reopen found: the state the store holds, or why it is wrong.
+type Reopened = Result<Model, WrongState>;
 
 /// How the model test runs: on which options, how many cases, from which
 /// seed, and how a failure names the store in the Rust it prints.
@@ -1090,7 +1041,10 @@ impl Transcript {
             (None, _) => self.line(format!("// {promise:?}: any state is allowed.")),
         }
         // A `get` that disagreed with a right scan: every key, asserted.
-        if let Err((_, Some(got))) = checked {
+        if let Err(WrongState {
+            scanned: Some(got), ..
+        }) = checked
+        {
             for key in got.keys().chain(history.iter().flat_map(Model::keys)) {
                 self.line(format!(
                     "assert_eq!(store.get({}).unwrap(), {});",
