@@ -26,6 +26,6 @@ pub use dump::hex_dump;
 pub use error::{Error, IoContext, Result};
 pub use range::KeyRange;
 pub use store::{
-    Durability, KeyValue, KvStore, MAX_KEY_LEN, MAX_VALUE_LEN, Metrics, Scan, Stage, Survives,
-    check_key, check_value,
+    Durability, KeyValue, KvStore, MAX_KEY_LEN, MAX_VALUE_LEN, Metrics, PowerSwitch, Scan, Stage,
+    Survives, check_key, check_value,
 };

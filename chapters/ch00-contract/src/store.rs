@@ -304,5 +304,36 @@ pub trait Stage: KvStore + Sized {
     fn simulate_crash(self) {
         std::mem::forget(self);
     }
+
+    /// The same options with every file on a fresh simulated disk (whose
+    /// torn writes are drawn from `seed`), so that the suite can cut the
+    /// power; `None`, the default, for a stage that keeps no files or
+    /// cannot be moved off the real file system.
+    fn on_simulated_disk(options: &Self::Options, seed: u64) -> Option<Self::Options> {
+        let _ = (options, seed);
+        None
+    }
+
+    /// The switch of the simulated disk these options put the store on, if
+    /// they do (see [`Stage::on_simulated_disk`]).
+    fn power_switch(options: &Self::Options) -> Option<&dyn PowerSwitch> {
+        let _ = options;
+        None
+    }
 }
 // ANCHOR_END: stage
+
+// ANCHOR: power_switch
+/// A disk whose power the conformance suite can cut: the simulated disk of
+/// the `disk` crate, as the suite sees it (the contract does not depend on
+/// the crate that implements it).
+pub trait PowerSwitch: fmt::Debug + Send + Sync {
+    /// Makes `dir` exist on the disk, durably: the directory a store is
+    /// opened in, which existed before the test began.
+    fn add_root(&self, dir: &Path);
+
+    /// The power fails and comes back: everything not yet made durable by
+    /// a sync of its file or directory is lost (or torn).
+    fn power_loss(&self);
+}
+// ANCHOR_END: power_switch

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 pub const MARKER: &str = "fsdb.json";
 
 /// What a file's name ends with while it is being written.
-pub const TEMP_SUFFIX: &str = ".tmp";
+pub use disk::atomic::TEMP_SUFFIX;
 
 // ANCHOR: slot
 /// One file of the store: the `index`-th key whose hash is `hash`.

@@ -8,7 +8,6 @@
 //! breaks: a scan reads every file, and every small value costs a whole
 //! block of disk.
 
-pub mod atomic;
 pub mod content;
 pub mod hash;
 pub mod layout;

@@ -11,16 +11,13 @@
 //! It also records the hash width, since a store reopened with another
 //! width would look for every key under the wrong name and find nothing.
 
-use std::fs;
-use std::io::ErrorKind;
 use std::path::Path;
 
 use ch00_contract::{Error, IoContext, Result};
 use serde::{Deserialize, Serialize};
 
-use disk::LOCK_FILE;
+use disk::{Disk, LOCK_FILE, atomic};
 
-use crate::atomic;
 use crate::layout::{MARKER, TEMP_SUFFIX};
 
 /// The value of `format`: what any reader checks first.
@@ -73,12 +70,11 @@ fn parse<'a, T: Deserialize<'a>>(path: &Path, bytes: &'a [u8], expected: &str) -
 
 /// Checks that `root` holds a store with `hash_bits`-bit names, or makes it
 /// one if it is empty. Errors if it is some other directory.
-pub fn check_or_create(root: &Path, hash_bits: u32) -> Result<()> {
+pub fn check_or_create(disk: &Disk, root: &Path, hash_bits: u32) -> Result<()> {
     let path = root.join(MARKER);
-    let bytes = match fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == ErrorKind::NotFound => return create(root, hash_bits),
-        Err(e) => return Err(Error::io("reading", path, e)),
+    // A marker is some sixty bytes; a long one is not ours.
+    let Some(bytes) = atomic::read_file(disk, &path, 4096)? else {
+        return create(disk, root, hash_bits);
     };
     let header: Header = parse(
         &path,
@@ -127,17 +123,16 @@ pub fn check_or_create(root: &Path, hash_bits: u32) -> Result<()> {
 /// empty (but for the store's lock and the marker's own temporary file,
 /// left by an earlier attempt that crashed), before the store writes
 /// anything into it, the lock included.
-pub fn refuse_foreign(root: &Path) -> Result<()> {
-    if root.join(MARKER).try_exists().context("reading", root)? {
+pub fn refuse_foreign(disk: &Disk, root: &Path) -> Result<()> {
+    if disk.exists(&root.join(MARKER)).context("reading", root)? {
         return Ok(());
     }
     let leftover = format!("{MARKER}{TEMP_SUFFIX}");
-    for entry in fs::read_dir(root).context("listing", root)? {
-        let entry = entry.context("listing", root)?;
-        let name = entry.file_name();
+    for entry in disk.list(root).context("listing", root)? {
+        let name = entry.name;
         if name.to_str() != Some(leftover.as_str()) && name.to_str() != Some(LOCK_FILE) {
             return Err(Error::corruption(
-                entry.path(),
+                root.join(name),
                 0,
                 format!("an empty directory or a store with {MARKER}"),
                 "a directory that holds other files",
@@ -149,10 +144,10 @@ pub fn refuse_foreign(root: &Path) -> Result<()> {
 
 /// Writes the marker into `root`, which must be empty (see
 /// [`refuse_foreign`]).
-fn create(root: &Path, hash_bits: u32) -> Result<()> {
-    refuse_foreign(root)?;
+fn create(disk: &Disk, root: &Path, hash_bits: u32) -> Result<()> {
+    refuse_foreign(disk, root)?;
     let bytes = serde_json::to_vec(&Marker::new(hash_bits))
         .map_err(|e| Error::InvalidInput(format!("cannot encode {MARKER}: {e}")))?;
     // Once per store: always worth a sync.
-    atomic::replace_durably(&root.join(MARKER), &bytes)
+    atomic::replace_durably(disk, &root.join(MARKER), &bytes)
 }

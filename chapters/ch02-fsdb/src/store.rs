@@ -1,19 +1,16 @@
 //! The store: a directory of files, one per key.
 
 use std::collections::BTreeSet;
-use std::fs;
-use std::io::{ErrorKind, Read};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ch00_contract::{
-    Durability, Error, IoContext, KeyRange, KeyValue, KvStore, Metrics, Result, Scan, Stage,
-    Survives, check_key, check_value,
+    Durability, Error, IoContext, KeyRange, KeyValue, KvStore, Metrics, PowerSwitch, Result, Scan,
+    Stage, Survives, check_key, check_value,
 };
-use disk::{DirLock, Disk, LOCK_FILE};
-use walkdir::WalkDir;
+use disk::{DirEntry, DirLock, Disk, LOCK_FILE, atomic};
 
-use crate::atomic;
 use crate::content;
 use crate::hash::key_hash;
 use crate::layout::{MARKER, Slot, TEMP_SUFFIX, is_fan_out_dir};
@@ -39,7 +36,7 @@ pub enum SyncMode {
 }
 
 /// How a store is opened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// When writes are synced.
     pub sync: SyncMode,
@@ -47,6 +44,9 @@ pub struct Options {
     /// Tests use a handful so that different keys share a name, to prove
     /// that collisions lose nothing. Fixed when the store is created.
     pub hash_bits: u32,
+    /// The file system every file goes through: the real one, or a
+    /// simulated disk in tests.
+    pub disk: Disk,
 }
 
 impl Default for Options {
@@ -54,6 +54,7 @@ impl Default for Options {
         Options {
             sync: SyncMode::OnSync,
             hash_bits: 64,
+            disk: Disk::real(),
         }
     }
 }
@@ -71,13 +72,23 @@ pub struct FsStore {
     /// Directories whose names changed since the last sync, to be synced
     /// by the next.
     unsynced_dirs: BTreeSet<PathBuf>,
-    /// A sync that failed. The kernel may have dropped the data it was
-    /// to write, and a second `fsync` can then report success for data
-    /// that is gone, so the store stops accepting writes and syncs:
-    /// reopening it shows what the disk really holds. (The other choice,
-    /// retrying by writing everything again from memory, needs the data in
-    /// memory; this store keeps none.)
+    // ANCHOR: failed_sync
+    /// A directory sync that failed. The policy after a failed sync:
+    ///
+    /// - A failed sync of a *file* (the temporary one a write fills) fails
+    ///   that write: nothing was renamed, the key's old file is whole, and
+    ///   the temporary file is removed. Nothing needs remembering; a later
+    ///   write of the key writes a new file.
+    /// - A failed sync of a *directory* poisons the store: the renames in
+    ///   it may never reach the disk, and the kernel may have dropped them
+    ///   and marked the directory clean, so a second `fsync` could report
+    ///   success for renames that are gone. The store refuses writes and
+    ///   syncs from then on (reads still work); reopening it shows what the
+    ///   disk really holds. (The other choice, retrying by writing
+    ///   everything again from memory, needs the data in memory; this store
+    ///   keeps none.)
     sync_failure: Option<String>,
+    // ANCHOR_END: failed_sync
     /// Counters for [`KvStore::metrics`]: files read and their bytes.
     reads: AtomicU64,
     bytes_read: AtomicU64,
@@ -97,29 +108,6 @@ enum Probe {
     Absent(Slot),
 }
 // ANCHOR_END: probe
-
-/// The content of the file at `path`, `None` if there is none; an error if
-/// it is longer than `limit`, rather than reading a runaway file whole.
-fn read_at_most(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
-    let file = match fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io("opening", path, e)),
-    };
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .context("reading", path)?;
-    if bytes.len() as u64 > limit {
-        return Err(Error::corruption(
-            path,
-            limit,
-            format!("at most {limit} bytes, the longest entry the limits allow"),
-            "a longer file",
-        ));
-    }
-    Ok(Some(bytes))
-}
 
 /// What a walk of the store's directory found.
 struct Listing {
@@ -148,12 +136,13 @@ impl FsStore {
         }
         // Someone else's directory is refused before anything, the lock
         // file included, is written into it.
-        marker::refuse_foreign(dir)?;
-        let lock = Disk::real().lock(dir).context("locking", dir)?;
-        marker::check_or_create(dir, options.hash_bits)?;
+        let disk = &options.disk;
+        marker::refuse_foreign(disk, dir)?;
+        let lock = disk.lock(dir).context("locking", dir)?;
+        marker::check_or_create(disk, dir, options.hash_bits)?;
         let mut store = FsStore {
             root: dir.to_path_buf(),
-            options: *options,
+            options: options.clone(),
             dirs: [false; 256],
             unsynced_dirs: BTreeSet::new(),
             sync_failure: None,
@@ -163,6 +152,15 @@ impl FsStore {
             _lock: lock,
         };
         store.dirs = store.list(true)?.dirs;
+        // An earlier store may have renamed files here and stopped (a
+        // crash, or a drop without a sync) before syncing their
+        // directories. This store answers with those files, so its first
+        // sync must make them durable too: every directory counts as
+        // changed until then.
+        store.unsynced_dirs.insert(dir.to_path_buf());
+        for (i, _) in store.dirs.iter().enumerate().filter(|(_, d)| **d) {
+            store.unsynced_dirs.insert(dir.join(format!("{i:02x}")));
+        }
         Ok(store)
     }
     // ANCHOR_END: open
@@ -184,7 +182,14 @@ impl FsStore {
 
     /// What the store's directory takes on disk, next to
     /// [`FsStore::logical_bytes`].
+    /// Measured on the real file system only: a simulated disk has no
+    /// blocks.
     pub fn disk_usage(&self) -> Result<DiskUsage> {
+        if self.options.disk.sim().is_some() {
+            return Err(Error::InvalidInput(
+                "disk usage is measured on the real file system only".into(),
+            ));
+        }
         disk_usage(&self.root)
     }
 
@@ -209,7 +214,8 @@ impl FsStore {
     /// would otherwise answer for a key it does not hold.
     fn read_slot(&self, slot: Slot) -> Result<Option<KeyValue>> {
         let path = slot.path(&self.root);
-        let Some(bytes) = read_at_most(&path, content::MAX_FILE_LEN)? else {
+        let Some(bytes) = atomic::read_file(&self.options.disk, &path, content::MAX_FILE_LEN)?
+        else {
             return Ok(None);
         };
         self.reads.fetch_add(1, Ordering::Relaxed);
@@ -267,7 +273,7 @@ impl FsStore {
             return Ok(());
         }
         let dir = self.root.join(slot.dir_name());
-        match fs::create_dir(&dir) {
+        match self.options.disk.create_dir(&dir) {
             Err(e) if e.kind() != ErrorKind::AlreadyExists => {
                 return Err(Error::io("creating directory", dir, e));
             }
@@ -292,7 +298,7 @@ impl FsStore {
     /// Syncs every directory recorded as changed.
     fn sync_dirs(&mut self) -> Result<()> {
         while let Some(dir) = self.unsynced_dirs.pop_first() {
-            if let Err(e) = atomic::sync_dir(&dir) {
+            if let Err(e) = atomic::sync_dir(&self.options.disk, &dir) {
                 self.sync_failure = Some(e.to_string());
                 return Err(e);
             }
@@ -328,45 +334,57 @@ impl FsStore {
                 "an entry this store did not write",
             )
         };
+        let disk = &self.options.disk;
+        let list = |dir: &Path| -> Result<Vec<DirEntry>> {
+            let mut entries = disk.list(dir).context("listing", dir)?;
+            entries.sort_unstable();
+            Ok(entries)
+        };
         let (mut slots, mut dirs) = (Vec::new(), [false; 256]);
-        for entry in WalkDir::new(&self.root).min_depth(1).max_depth(2) {
-            let entry = entry.map_err(|e| {
-                let path = e.path().unwrap_or(&self.root).to_path_buf();
-                Error::io("listing", path, e.into())
-            })?;
-            let path = entry.path();
-            let Some(name) = entry.file_name().to_str() else {
-                return Err(stray(path));
+        let remove_temp = |path: &Path| -> Result<()> {
+            if remove_temps {
+                disk.remove_file(path)
+                    .context("removing the leftover", path)?;
+            }
+            Ok(())
+        };
+        for entry in list(&self.root)? {
+            let path = self.root.join(&entry.name);
+            let Some(name) = entry.name.to_str() else {
+                return Err(stray(&path));
             };
-            let is_file = entry.file_type().is_file();
-            let dir = atomic::parent(path).file_name().and_then(|d| d.to_str());
-            // Only this store's own temporary names: `thesis.tmp` is not ours
-            // to delete.
-            let own_temp = |stem: &str| match entry.depth() {
-                1 => stem == MARKER,
-                _ => dir.and_then(|dir| Slot::parse(dir, stem)).is_some(),
-            };
-            if let Some(stem) = name.strip_suffix(TEMP_SUFFIX).filter(|_| is_file) {
-                if !own_temp(stem) {
-                    return Err(stray(path));
+            if !entry.is_dir {
+                // Only this store's own temporary names: `thesis.tmp` is
+                // not ours to delete.
+                match name.strip_suffix(TEMP_SUFFIX) {
+                    Some(MARKER) => remove_temp(&path)?,
+                    _ if name == MARKER || name == LOCK_FILE => {}
+                    _ => return Err(stray(&path)),
                 }
-                if remove_temps {
-                    fs::remove_file(path).context("removing the leftover", path)?;
-                }
-            } else if entry.depth() == 1 {
-                if is_file && (name == MARKER || name == LOCK_FILE) {
-                    continue;
-                }
-                if !entry.file_type().is_dir() || !is_fan_out_dir(name) {
-                    return Err(stray(path));
-                }
-                if let Ok(i) = u8::from_str_radix(name, 16) {
-                    dirs[usize::from(i)] = true;
-                }
-            } else {
-                match dir.and_then(|dir| Slot::parse(dir, name)) {
-                    Some(slot) if is_file => slots.push(slot),
-                    _ => return Err(stray(path)),
+                continue;
+            }
+            if !is_fan_out_dir(name) {
+                return Err(stray(&path));
+            }
+            if let Ok(i) = u8::from_str_radix(name, 16) {
+                dirs[usize::from(i)] = true;
+            }
+            for file in list(&path)? {
+                let path = path.join(&file.name);
+                let own = |stem: &str| Slot::parse(name, stem).filter(|_| !file.is_dir);
+                let Some(file_name) = file.name.to_str() else {
+                    return Err(stray(&path));
+                };
+                if let Some(stem) = file_name.strip_suffix(TEMP_SUFFIX) {
+                    if own(stem).is_none() {
+                        return Err(stray(&path));
+                    }
+                    remove_temp(&path)?;
+                } else {
+                    match own(file_name) {
+                        Some(slot) => slots.push(slot),
+                        None => return Err(stray(&path)),
+                    }
                 }
             }
         }
@@ -411,7 +429,7 @@ impl KvStore for FsStore {
         self.ensure_dir(slot)?;
         let path = slot.path(&self.root);
         let content = content::encode(key, value)?;
-        atomic::replace(&path, &content)?;
+        atomic::replace(&self.options.disk, &path, &content)?;
         self.bytes_written += content.len() as u64;
         self.changed_dir(atomic::parent(&path))
     }
@@ -455,11 +473,17 @@ impl KvStore for FsStore {
         }
         let path = slot.path(&self.root);
         if last == slot {
-            fs::remove_file(&path).context("removing", &path)?;
+            self.options
+                .disk
+                .remove_file(&path)
+                .context("removing", &path)?;
         } else {
             let from = last.path(&self.root);
             // Its content was synced before it got its first name.
-            fs::rename(&from, &path).context("moving a colliding key into place", &from)?;
+            self.options
+                .disk
+                .rename(&from, &path)
+                .context("moving a colliding key into place", &from)?;
         }
         self.changed_dir(atomic::parent(&path))
     }
@@ -549,6 +573,17 @@ impl Stage for FsStore {
 
     fn open_with(dir: &Path, options: &Options) -> Result<Self> {
         FsStore::open_with(dir, options)
+    }
+
+    fn on_simulated_disk(options: &Options, seed: u64) -> Option<Options> {
+        Some(Options {
+            disk: Disk::for_suite(seed),
+            ..options.clone()
+        })
+    }
+
+    fn power_switch(options: &Options) -> Option<&dyn PowerSwitch> {
+        options.disk.power_switch()
     }
 
     /// Every write is on disk before its call returns, so dropping the

@@ -22,10 +22,27 @@ ch00_contract::conformance_tests!(
     options = Options {
         hash_bits: 4,
         sync: SyncMode::EveryWrite,
+        ..Options::default()
     },
     cases = 128
 );
 // ANCHOR_END: suite
+
+// The same narrow names on the simulated disk, with renames synced only
+// on `sync`: a delete that moves a colliding key into the hole must not
+// lose either key when the power fails.
+mod narrow_names_on_sync {
+    use super::*;
+
+    ch00_contract::power_loss_tests!(
+        FsStore,
+        options = Options {
+            hash_bits: 4,
+            ..Options::default()
+        },
+        cases = 64
+    );
+}
 
 /// The first `count` keys `key-0`, `key-1`, ... whose 8-bit hashes equal
 /// that of `key-0`: keys that truly collide, found by search.

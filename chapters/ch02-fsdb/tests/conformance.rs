@@ -13,3 +13,4 @@ fn a_second_open_of_the_directory_is_refused() -> ch00_contract::conformance::Ch
     ch00_contract::conformance::checks::second_open_is_refused::<FsStore>(&Default::default())
 }
 // ANCHOR_END: lock
+ch00_contract::power_loss_tests!(FsStore, cases = 128);

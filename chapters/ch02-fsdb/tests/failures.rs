@@ -10,9 +10,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use ch00_contract::{Error, KeyRange, KvStore, Stage};
+use ch02_fsdb::FsStore;
 use ch02_fsdb::hash::key_hash;
 use ch02_fsdb::layout::Slot;
-use ch02_fsdb::{FsStore, atomic};
+use disk::{Disk, atomic};
 
 fn path_of(dir: &Path, key: &[u8]) -> PathBuf {
     Slot {
@@ -51,10 +52,15 @@ fn a_crash_between_temp_write_and_rename_keeps_the_old_value() {
     // temporary file (here only half of it) and before the rename: for an
     // existing key, and for a key that was never stored.
     let path = path_of(dir.path(), b"k");
-    atomic::write_file(&atomic::temp_path(&path), b"[\"ne").unwrap();
+    atomic::write_file(&Disk::real(), &atomic::temp_path(&path), b"[\"ne").unwrap();
     let new_path = path_of(dir.path(), b"new");
     fs::create_dir_all(new_path.parent().unwrap()).unwrap();
-    atomic::write_file(&atomic::temp_path(&new_path), b"[\"v\",\"new\"]").unwrap();
+    atomic::write_file(
+        &Disk::real(),
+        &atomic::temp_path(&new_path),
+        b"[\"v\",\"new\"]",
+    )
+    .unwrap();
     store.simulate_crash();
 
     let store = FsStore::open(dir.path()).unwrap();

@@ -21,6 +21,7 @@ use std::io::Write;
 use std::path::Path;
 
 use ch00_contract::{Error, IoContext, MAX_VALUE_LEN, Result, check_key, check_value};
+use disk::Checksummed;
 
 // ANCHOR: constants
 /// The first four bytes of every sorted file.
@@ -70,46 +71,6 @@ fn too_long(what: &str, len: usize) -> Error {
     Error::InvalidInput(format!(
         "a {what} of {len} bytes does not fit its length field"
     ))
-}
-
-/// A writer that passes bytes on and keeps their CRC-32, so that the
-/// checksum is computed as the file streams out.
-pub struct Checksummed<'a, W: Write> {
-    out: &'a mut W,
-    crc: crc32fast::Hasher,
-}
-
-impl<'a, W: Write> Checksummed<'a, W> {
-    /// Wraps `out`, with the CRC-32 of nothing so far.
-    pub fn new(out: &'a mut W) -> Self {
-        Checksummed {
-            out,
-            crc: crc32fast::Hasher::new(),
-        }
-    }
-
-    /// The CRC-32 of every byte written through so far.
-    pub fn checksum(&self) -> u32 {
-        self.crc.clone().finalize()
-    }
-
-    /// The writer underneath, to write bytes the checksum does not cover
-    /// (such as the checksum itself).
-    pub fn inner(&mut self) -> &mut W {
-        self.out
-    }
-}
-
-impl<W: Write> Write for Checksummed<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.out.write(buf)?;
-        self.crc.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
-    }
 }
 
 // ANCHOR: encode

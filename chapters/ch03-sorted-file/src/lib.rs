@@ -11,4 +11,4 @@
 pub mod format;
 mod store;
 
-pub use store::{FILE_NAME, SortedFileStore};
+pub use store::{FILE_NAME, Options, SortedFileStore};

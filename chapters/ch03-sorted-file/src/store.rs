@@ -1,27 +1,33 @@
 //! The store: chapter 1's sorted map, saved whole to one file on sync and
 //! loaded whole at open.
 
-use std::fs;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use ch00_contract::{
-    Durability, Error, IoContext, KeyRange, KvStore, Metrics, Result, Scan, Stage,
+    Durability, IoContext, KeyRange, KvStore, Metrics, PowerSwitch, Result, Scan, Stage,
 };
 use ch01_memory::MemoryStore;
-use ch02_fsdb::atomic;
-use disk::{DirLock, Disk};
+use disk::{DirLock, Disk, atomic};
 
 use crate::format;
 
 /// The one data file in the store's directory.
 pub const FILE_NAME: &str = "data.kvsf";
 
+/// How a store is opened.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The file system the data file goes through: the real one, or a
+    /// simulated disk in tests.
+    pub disk: Disk,
+}
+
 // ANCHOR: store
 /// A sorted map in memory, persisted as one sorted file.
 #[derive(Debug)]
 pub struct SortedFileStore {
     path: PathBuf,
+    disk: Disk,
     /// All the data: chapter 1's store, unchanged.
     memory: MemoryStore,
     /// Whether the map differs from the file.
@@ -38,20 +44,18 @@ impl SortedFileStore {
     // ANCHOR: open
     /// Opens the store in `dir`: reads the data file whole, checks it, and
     /// loads every record into memory. A missing file is an empty store.
-    pub fn open(dir: &Path) -> Result<SortedFileStore> {
+    pub fn open_with(dir: &Path, options: &Options) -> Result<SortedFileStore> {
+        let disk = options.disk.clone();
         // Two stores syncing one file would each overwrite the other's.
-        let lock = Disk::real().lock(dir).context("locking", dir)?;
+        let lock = disk.lock(dir).context("locking", dir)?;
         let path = dir.join(FILE_NAME);
         // A sync that a crash interrupted left its temporary file; the
         // previous complete file is still in place.
-        atomic::remove_temp(&path)?;
+        atomic::remove_temp(&disk, &path)?;
         let mut memory = MemoryStore::new();
-        // No file is an empty store; an empty file is a damaged one.
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => Some(bytes),
-            Err(e) if e.kind() == ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io("reading", path, e)),
-        };
+        // No file is an empty store; an empty file is a damaged one. No
+        // limit on its length: this store holds all of it in memory anyway.
+        let bytes = atomic::read_file(&disk, &path, u64::MAX)?;
         if let Some(bytes) = &bytes {
             let mut failed = None;
             format::decode(&path, bytes, |key, value| {
@@ -67,9 +71,10 @@ impl SortedFileStore {
         // A crash may have come between a sync's rename and its directory
         // sync: the file this open sees must be the one a power failure
         // leaves too, since the store is now answering from it.
-        atomic::sync_dir(dir)?;
+        atomic::sync_dir(&disk, dir)?;
         Ok(SortedFileStore {
             path,
+            disk,
             memory,
             dirty: false,
             bytes_read: bytes.map_or(0, |b| b.len() as u64),
@@ -78,6 +83,11 @@ impl SortedFileStore {
         })
     }
     // ANCHOR_END: open
+
+    /// Opens the store in `dir` with the default options (the real disk).
+    pub fn open(dir: &Path) -> Result<SortedFileStore> {
+        SortedFileStore::open_with(dir, &Options::default())
+    }
 
     /// The number of keys.
     pub fn len(&self) -> usize {
@@ -129,7 +139,7 @@ impl KvStore for SortedFileStore {
         // a crash at any point leaves the old file or the new one.
         let temp = atomic::temp_path(&self.path);
         let mut written = 0;
-        atomic::replace_durably_with(&self.path, |out| {
+        atomic::replace_durably_with(&self.disk, &self.path, |out| {
             written = format::write(&temp, out, self.memory.entries())?;
             Ok(())
         })?;
@@ -153,10 +163,9 @@ impl KvStore for SortedFileStore {
 // ANCHOR: stage
 impl Stage for SortedFileStore {
     const NAME: &'static str = "ch03-sorted-file";
-    /// Nothing to set up (yet).
-    type Options = ();
+    type Options = Options;
 
-    fn durability(_: &()) -> Durability {
+    fn durability(_: &Options) -> Durability {
         // Writes since the last sync live only in memory, and the file is
         // replaced whole: a crash of either kind leaves the last synced
         // file. A batch is applied in memory and reaches the file whole or
@@ -164,8 +173,18 @@ impl Stage for SortedFileStore {
         Durability::ON_SYNC.with_atomic_batches()
     }
 
-    fn open_with(dir: &Path, _: &()) -> Result<Self> {
-        SortedFileStore::open(dir)
+    fn open_with(dir: &Path, options: &Options) -> Result<Self> {
+        SortedFileStore::open_with(dir, options)
+    }
+
+    fn on_simulated_disk(_: &Options, seed: u64) -> Option<Options> {
+        Some(Options {
+            disk: Disk::for_suite(seed),
+        })
+    }
+
+    fn power_switch(options: &Options) -> Option<&dyn PowerSwitch> {
+        options.disk.power_switch()
     }
 
     /// Dropping the store writes nothing (there is no `Drop` that syncs),

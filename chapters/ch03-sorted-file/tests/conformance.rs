@@ -15,3 +15,4 @@ fn a_second_open_of_the_directory_is_refused() -> ch00_contract::conformance::Ch
     )
 }
 // ANCHOR_END: lock
+ch00_contract::power_loss_tests!(SortedFileStore);

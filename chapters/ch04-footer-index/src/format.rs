@@ -31,7 +31,8 @@ use std::io::Write;
 use std::path::Path;
 
 use ch00_contract::{Error, IoContext, Result};
-use ch03_sorted_file::format::{Checksummed, write_record};
+use ch03_sorted_file::format::write_record;
+use disk::Checksummed;
 
 // ANCHOR: constants
 /// The last four bytes of every table file.

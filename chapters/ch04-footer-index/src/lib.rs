@@ -7,11 +7,10 @@
 //! and one positioned read. Writes collect in a sorted buffer in memory,
 //! and `sync` merges the buffer with the table into a new table.
 
-pub mod file;
 pub mod format;
 pub mod index;
 pub mod merge;
 mod store;
 pub mod table;
 
-pub use store::{FILE_NAME, FooterIndexStore};
+pub use store::{FILE_NAME, FooterIndexStore, Options};

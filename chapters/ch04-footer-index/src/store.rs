@@ -4,26 +4,38 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ch00_contract::{
-    Durability, Error, IoContext, KeyRange, KvStore, Metrics, Result, Scan, Stage, check_key,
-    check_value,
+    Durability, Error, IoContext, KeyRange, KvStore, Metrics, PowerSwitch, Result, Scan, Stage,
+    check_key, check_value,
 };
-use ch02_fsdb::atomic;
-use disk::{DirLock, Disk};
+use disk::{DirLock, Disk, atomic};
 
-use crate::format::{TableWriter, file_len};
+use crate::format::TableWriter;
 use crate::merge::Merged;
 use crate::table::Table;
 
 /// The one table file in the store's directory.
 pub const FILE_NAME: &str = "data.kvfi";
 
+/// How a store is opened.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The file system the table goes through: the real one, or a
+    /// simulated disk in tests.
+    pub disk: Disk,
+}
+
 // ANCHOR: store
 /// Writes in a sorted buffer; everything older in one table file.
 #[derive(Debug)]
 pub struct FooterIndexStore {
     path: PathBuf,
-    /// The table as of the last sync; `None` before the first one.
+    disk: Disk,
+    /// The table file in the directory now; `None` before the first sync.
     table: Option<Table>,
+    /// The table was renamed into place but its directory sync failed, so
+    /// a power loss may still bring back the one before: the next sync
+    /// writes it again (see `sync`).
+    table_unsynced: bool,
     /// Writes since the last sync, in key order. `None` is a delete: the
     /// key may still be in the table, and the buffer must hide it there.
     buffer: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
@@ -41,23 +53,26 @@ impl FooterIndexStore {
     // ANCHOR: open
     /// Opens the store in `dir`: the table's footer and index, checked. A
     /// missing file is an empty store.
-    pub fn open(dir: &Path) -> Result<FooterIndexStore> {
+    pub fn open_with(dir: &Path, options: &Options) -> Result<FooterIndexStore> {
+        let disk = options.disk.clone();
         // Two stores syncing one table would each overwrite the other's.
-        let lock = Disk::real().lock(dir).context("locking", dir)?;
+        let lock = disk.lock(dir).context("locking", dir)?;
         let path = dir.join(FILE_NAME);
         // A sync that a crash interrupted left its temporary file; the
         // previous complete table is still in place.
-        atomic::remove_temp(&path)?;
-        let table = match path.try_exists() {
+        atomic::remove_temp(&disk, &path)?;
+        let table = match disk.exists(&path) {
             Ok(false) => None,
-            _ => Some(Table::open(&path)?),
+            _ => Some(Table::open(&disk, &path)?),
         };
         // The table this store answers from must be the one a power failure
         // leaves: sync the rename a crash may have left unsynced.
-        atomic::sync_dir(dir)?;
+        atomic::sync_dir(&disk, dir)?;
         Ok(FooterIndexStore {
             path,
+            disk,
             table,
+            table_unsynced: false,
             buffer: BTreeMap::new(),
             retired_reads: 0,
             retired_bytes_read: 0,
@@ -66,6 +81,11 @@ impl FooterIndexStore {
         })
     }
     // ANCHOR_END: open
+
+    /// Opens the store in `dir` with the default options (the real disk).
+    pub fn open(dir: &Path) -> Result<FooterIndexStore> {
+        FooterIndexStore::open_with(dir, &Options::default())
+    }
 
     /// The table file's path.
     pub fn path(&self) -> &Path {
@@ -80,6 +100,27 @@ impl FooterIndexStore {
     /// Records in the table (not counting the buffer).
     pub fn table_len(&self) -> usize {
         self.table.as_ref().map_or(0, Table::len)
+    }
+
+    /// Writes the buffer merged over the table to a new table file at
+    /// `temp`, synced, and opens it (with the index its writer kept: no
+    /// need to read back what is in memory).
+    fn write_table(&self, temp: &Path) -> Result<Table> {
+        let mut finished = None;
+        atomic::write_file_with(&self.disk, temp, |out| {
+            let mut writer = TableWriter::new(temp, out);
+            for entry in self.merged(&KeyRange::all()) {
+                let (key, value) = entry?;
+                writer.add(&key, &value)?;
+            }
+            let done = writer.finish()?;
+            finished = Some((done.footer, done.index));
+            Ok(())
+        })?;
+        let Some((footer, index)) = finished else {
+            return Err(Error::InvalidInput("the sync wrote no table".into()));
+        };
+        Table::open_written(&self.disk, temp, &footer, index)
     }
 
     // ANCHOR: merged
@@ -137,39 +178,44 @@ impl KvStore for FooterIndexStore {
 
     // ANCHOR: sync
     fn sync(&mut self) -> Result<()> {
-        if self.buffer.is_empty() {
+        if self.buffer.is_empty() && !self.table_unsynced {
             return Ok(());
         }
         // The buffer merged over the old table, streamed into a new table
-        // beside it, synced, and renamed over it: a crash at any point
-        // leaves the old table or the new one. If it fails, nothing was
-        // renamed: the old table and the buffer still hold every write.
+        // beside it, synced, opened, and renamed over it: a crash at any
+        // point leaves the old table or the new one.
         let temp = atomic::temp_path(&self.path);
-        let mut finished = None;
-        atomic::replace_with(&self.path, |out| {
-            let mut writer = TableWriter::new(&temp, out);
-            for entry in self.merged(&KeyRange::all()) {
-                let (key, value) = entry?;
-                writer.add(&key, &value)?;
+        let new = self.write_table(&temp).and_then(|new| {
+            self.disk
+                .rename(&temp, &self.path)
+                .context("renaming into place", &temp)?;
+            Ok(new.renamed(&self.path))
+        });
+        let new = match new {
+            Ok(new) => new,
+            Err(e) => {
+                // Nothing was renamed: the old table and the buffer still
+                // hold every write, and the next sync writes them again.
+                let _ = self.disk.remove_file(&temp);
+                return Err(e);
             }
-            let done = writer.finish()?;
-            finished = Some((done.footer, done.index));
-            Ok(())
-        })?;
-        let Some((footer, index)) = finished else {
-            return Err(Error::InvalidInput("the sync wrote no table".into()));
         };
-        self.bytes_written += file_len(&footer);
-        // From here on the new table is in place. If a step below fails, the
-        // old table (its file still open) and the buffer still answer with
-        // the same data, and the next sync writes it again.
-        atomic::sync_dir(atomic::parent(&self.path))?;
-        let new = Table::open_written(&self.path, &footer, index)?;
+        // The new table is the file in the directory now, whatever happens
+        // next: the store answers from it from here on, or it would judge
+        // deletes and syncs against a table that is gone.
+        self.bytes_written += new.file().len();
         if let Some(old) = self.table.replace(new) {
             self.retired_reads += old.file().reads();
             self.retired_bytes_read += old.file().bytes_read();
         }
         self.buffer.clear();
+        // Until its directory is synced, a power loss may bring the old
+        // table back. If the directory sync fails, the next sync writes
+        // the table again, even with nothing buffered: a new file and a
+        // new rename, then a new directory sync.
+        self.table_unsynced = true;
+        atomic::sync_dir(&self.disk, atomic::parent(&self.path))?;
+        self.table_unsynced = false;
         Ok(())
     }
     // ANCHOR_END: sync
@@ -188,18 +234,27 @@ impl KvStore for FooterIndexStore {
 // ANCHOR: stage
 impl Stage for FooterIndexStore {
     const NAME: &'static str = "ch04-footer-index";
-    /// Nothing to set up (yet).
-    type Options = ();
+    type Options = Options;
 
-    fn durability(_: &()) -> Durability {
+    fn durability(_: &Options) -> Durability {
         // Writes since the last sync live only in the buffer; a sync
         // replaces the table whole, so a batch reaches it whole or not at
         // all.
         Durability::ON_SYNC.with_atomic_batches()
     }
 
-    fn open_with(dir: &Path, _: &()) -> Result<Self> {
-        FooterIndexStore::open(dir)
+    fn open_with(dir: &Path, options: &Options) -> Result<Self> {
+        FooterIndexStore::open_with(dir, options)
+    }
+
+    fn on_simulated_disk(_: &Options, seed: u64) -> Option<Options> {
+        Some(Options {
+            disk: Disk::for_suite(seed),
+        })
+    }
+
+    fn power_switch(options: &Options) -> Option<&dyn PowerSwitch> {
+        options.disk.power_switch()
     }
 
     /// The store holds its table file and its directory's lock open, which

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use ch00_contract::{Error, KeyRange, KeyValue, Result};
 use ch03_sorted_file::format::decode_record;
+use disk::{CountingFile, Disk};
 
-use crate::file::CountingFile;
 use crate::format::{FOOTER_LEN, Footer, RECORD_HEADER_LEN, file_len};
 use crate::index::{Entry, Index};
 
@@ -28,8 +28,8 @@ impl Table {
     /// Opens the table at `path`: one read of the footer at the end of the
     /// file, one read of the index it points to, both checked. The records
     /// are not read.
-    pub fn open(path: &Path) -> Result<Table> {
-        let file = CountingFile::open(path)?;
+    pub fn open(disk: &Disk, path: &Path) -> Result<Table> {
+        let file = CountingFile::open(disk, path)?;
         if file.len() < FOOTER_LEN as u64 {
             return Err(Error::corruption(
                 path,
@@ -66,8 +66,13 @@ impl Table {
     /// `footer` its writer kept: no need to read back what is in memory.
     /// The index is checked all the same, and the file's length against
     /// the footer.
-    pub fn open_written(path: &Path, footer: &Footer, index: Vec<u8>) -> Result<Table> {
-        let file = CountingFile::open(path)?;
+    pub fn open_written(
+        disk: &Disk,
+        path: &Path,
+        footer: &Footer,
+        index: Vec<u8>,
+    ) -> Result<Table> {
+        let file = CountingFile::open(disk, path)?;
         if file.len() != file_len(footer) {
             return Err(Error::corruption(
                 path,
@@ -168,7 +173,14 @@ impl Table {
         self.index.is_empty()
     }
 
-    /// The file, with its read counters.
+    /// The table's file now has the name `path` (a rename moved it): its
+    /// errors name that.
+    pub fn renamed(mut self, path: &Path) -> Table {
+        self.file.renamed(path);
+        self
+    }
+
+    /// The open file, for its read counters.
     pub fn file(&self) -> &CountingFile {
         &self.file
     }

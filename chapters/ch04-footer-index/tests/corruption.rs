@@ -17,6 +17,7 @@ use ch03_sorted_file::format::encode_record;
 use ch04_footer_index::format::{self, FOOTER_LEN, Footer, RECORD_HEADER_LEN};
 use ch04_footer_index::table::Table;
 use ch04_footer_index::{FILE_NAME, FooterIndexStore};
+use disk::Disk;
 use proptest::prelude::*;
 
 type Entries = Vec<(Vec<u8>, Vec<u8>)>;
@@ -67,7 +68,7 @@ fn put(dir: &Path, bytes: &[u8]) -> PathBuf {
 /// Opens the table at `path` and reads everything: a `get` of each key of
 /// `entries` (the pairs found), then a full scan. The first error, if any.
 fn read_all(path: &Path, entries: &Entries) -> Result<[Entries; 2]> {
-    let table = Table::open(path)?;
+    let table = Table::open(&Disk::real(), path)?;
     let mut found = Vec::new();
     for (key, _) in entries {
         if let Some(value) = table.get(key)? {
@@ -166,7 +167,7 @@ fn every_truncation_is_an_error() {
     for len in 0..good.len() {
         let path = put(dir.path(), &good[..len]);
         expect_corruption(
-            Table::open(&path),
+            Table::open(&Disk::real(), &path),
             &format!("{len} of {} bytes", good.len()),
         );
     }
@@ -187,12 +188,12 @@ fn every_flipped_bit_is_an_error() {
             let path = put(dir.path(), &bad);
             if at as u64 >= records_end {
                 // The index and the footer are read and checked at open.
-                expect_corruption(Table::open(&path), &what);
+                expect_corruption(Table::open(&Disk::real(), &path), &what);
                 continue;
             }
             // Open reads no record; the damaged record alone is refused, by
             // its offset, and every other record still reads back.
-            let table = Table::open(&path).unwrap();
+            let table = Table::open(&Disk::real(), &path).unwrap();
             let hit = starts.partition_point(|&s| s <= at as u64) - 1;
             let named = format!("at byte offset {}:", starts[hit]);
             for (i, (key, value)) in entries.iter().enumerate() {
@@ -320,7 +321,7 @@ fn each_problem_at_open_is_named() {
         ),
     ];
     for (what, bytes, mentions) in cases {
-        let err = expect_corruption(Table::open(&put(dir.path(), &bytes)), what);
+        let err = expect_corruption(Table::open(&Disk::real(), &put(dir.path(), &bytes)), what);
         for mention in mentions {
             assert!(err.to_string().contains(mention), "{what}: {err}");
         }
@@ -336,7 +337,7 @@ fn a_damaged_record_is_named_by_its_offset_on_read_not_at_open() {
     // The last byte of "cherry\xff"'s value.
     let at = starts[4] - 1;
     bad[at as usize] ^= 0x01;
-    let table = Table::open(&put(dir.path(), &bad)).unwrap();
+    let table = Table::open(&Disk::real(), &put(dir.path(), &bad)).unwrap();
     let named = format!("at byte offset {}:", starts[3]);
     let err = expect_corruption(table.get(b"cherry\xff"), "get");
     assert!(err.to_string().contains(&named), "{err}");
@@ -499,7 +500,7 @@ fn a_malformed_index_is_an_error_even_behind_valid_checksums() {
         ),
     ];
     for (what, bytes, mentions) in cases {
-        let err = expect_corruption(Table::open(&put(dir.path(), &bytes)), what);
+        let err = expect_corruption(Table::open(&Disk::real(), &put(dir.path(), &bytes)), what);
         assert!(err.is_corruption(), "{what}: {err}");
         assert!(err.to_string().contains(mentions), "{what}: {err}");
     }
@@ -534,7 +535,7 @@ fn records_that_disagree_with_a_valid_index_are_errors_on_read() {
     ];
     for (what, records, crc, mentions) in cases {
         let bytes = hand_built(&records, &index_entry(b"a", 0, crc), 1);
-        let table = Table::open(&put(dir.path(), &bytes)).unwrap();
+        let table = Table::open(&Disk::real(), &put(dir.path(), &bytes)).unwrap();
         let err = expect_corruption(table.get(b"a"), what);
         assert!(err.to_string().contains(mentions), "{what}: {err}");
         expect_corruption(table.scan(&KeyRange::all()).next().unwrap(), what);
@@ -548,7 +549,7 @@ fn a_file_that_shrinks_after_open_is_an_error_on_read() {
     let entries = small_entries();
     let starts = record_starts(&entries);
     let path = put(dir.path(), &good);
-    let table = Table::open(&path).unwrap();
+    let table = Table::open(&Disk::real(), &path).unwrap();
     let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
     // Into the last record: it alone is gone.
     file.set_len(starts[5] - 1).unwrap();

@@ -8,9 +8,9 @@
 use std::fs;
 
 use ch00_contract::{KeyRange, KvStore, Stage};
-use ch02_fsdb::atomic;
 use ch04_footer_index::table::Table;
 use ch04_footer_index::{FILE_NAME, FooterIndexStore};
+use disk::{Disk, atomic};
 
 // Chapter 3's checks for a store kept in one file, shared rather than copied.
 #[path = "../../ch03-sorted-file/tests/support/mod.rs"]
@@ -102,7 +102,7 @@ fn deleting_every_key_leaves_an_empty_table_that_opens() {
     let path = dir.path().join(FILE_NAME);
     // Nothing but the footer.
     assert_eq!(fs::metadata(&path).unwrap().len(), 40);
-    let table = Table::open(&path).unwrap();
+    let table = Table::open(&Disk::real(), &path).unwrap();
     assert!(table.is_empty());
 }
 

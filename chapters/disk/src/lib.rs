@@ -14,9 +14,11 @@
 //! [`SimDisk::power_loss`], fails the Nth operation of a kind when told to,
 //! and counts operations.
 //!
-//! (Work in progress: chapters 2 to 4 take their directory lock through
-//! this crate today; their file I/O moves onto it next, with the disk in
-//! their options, so that the conformance suite can cut the power.)
+//! A stage's options hold a [`Disk`], the real one unless a test says
+//! otherwise, and every file the stage touches goes through it. The
+//! helpers the stages share live here too: [`atomic`] replacement of a
+//! file, the [`CountingFile`] that counts a table's reads, and the
+//! [`Checksummed`] writer that computes a CRC-32 as a file streams out.
 //!
 //! The interface is deliberately small: what a store needs, no more.
 //! Files are written once, front to back, and then only read; a store
@@ -29,9 +31,14 @@ use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 
+pub mod atomic;
+mod checksum;
+mod counting;
 mod real;
 mod sim;
 
+pub use checksum::Checksummed;
+pub use counting::CountingFile;
 pub use real::RealFs;
 
 /// The file a locked directory holds (empty; the lock is on the open file).
@@ -158,20 +165,64 @@ impl fmt::Debug for DirLock {
 /// The file system a store does its I/O through: a cheap, cloneable
 /// handle, and a field of a stage's options. The default is the real one.
 #[derive(Clone)]
-pub struct Disk(Arc<dyn FileSystem>);
+pub struct Disk {
+    fs: Arc<dyn FileSystem>,
+    /// The same disk as a [`SimDisk`], when it is one, so that a test can
+    /// cut its power.
+    sim: Option<SimDisk>,
+}
 
 impl Disk {
     /// The real file system.
     pub fn real() -> Disk {
-        Disk(Arc::new(RealFs))
+        Disk::new(RealFs)
     }
 
-    /// Any file system, the simulated disk in tests.
+    /// Any file system.
     pub fn new(fs: impl FileSystem + 'static) -> Disk {
-        Disk(Arc::new(fs))
+        Disk {
+            fs: Arc::new(fs),
+            sim: None,
+        }
+    }
+
+    /// The simulated disk `sim` (a handle to it: the test keeps another).
+    pub fn simulated(sim: SimDisk) -> Disk {
+        Disk {
+            fs: Arc::new(sim.clone()),
+            sim: Some(sim),
+        }
+    }
+
+    /// The simulated disk this is, if it is one.
+    pub fn sim(&self) -> Option<&SimDisk> {
+        self.sim.as_ref()
     }
 }
 // ANCHOR_END: disk
+
+impl Disk {
+    /// A fresh simulated disk for the conformance suite: what a power loss
+    /// does to unsynced bytes (lost, a torn prefix, or a prefix ending in
+    /// garbage) is drawn from `seed`, like the tear itself, so that the
+    /// suite's many cases try all three.
+    pub fn for_suite(seed: u64) -> Disk {
+        let sim = SimDisk::with_seed(seed);
+        sim.set_torn_writes(match seed % 3 {
+            0 => TornWrites::Lost,
+            1 => TornWrites::Prefix,
+            _ => TornWrites::Garbage,
+        });
+        Disk::simulated(sim)
+    }
+
+    /// This disk as the suite's power switch, if it is simulated.
+    pub fn power_switch(&self) -> Option<&dyn ch00_contract::PowerSwitch> {
+        self.sim
+            .as_ref()
+            .map(|s| s as &dyn ch00_contract::PowerSwitch)
+    }
+}
 
 impl Default for Disk {
     fn default() -> Self {
@@ -183,12 +234,12 @@ impl Deref for Disk {
     type Target = dyn FileSystem;
 
     fn deref(&self) -> &Self::Target {
-        self.0.as_ref()
+        self.fs.as_ref()
     }
 }
 
 impl fmt::Debug for Disk {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        self.fs.fmt(f)
     }
 }

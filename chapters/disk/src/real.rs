@@ -16,10 +16,14 @@ pub struct RealFs;
 struct Reader(File);
 
 impl ReadFile for Reader {
+    // ANCHOR: pread
+    /// `pread` on Unix: the offset is an argument, the file's cursor is
+    /// left alone, so readers sharing the file cannot disturb each other.
     #[cfg(unix)]
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         std::os::unix::fs::FileExt::read_at(&self.0, buf, offset)
     }
+    // ANCHOR_END: pread
 
     #[cfg(windows)]
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {

@@ -356,6 +356,16 @@ impl SimDisk {
     }
 }
 
+impl ch00_contract::PowerSwitch for SimDisk {
+    fn add_root(&self, dir: &Path) {
+        SimDisk::add_root(self, dir);
+    }
+
+    fn power_loss(&self) {
+        SimDisk::power_loss(self);
+    }
+}
+
 /// A handle's link to its file: which disk, which inode, from which epoch.
 struct Handle {
     disk: SimDisk,

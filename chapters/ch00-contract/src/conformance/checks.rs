@@ -777,6 +777,71 @@ pub fn crash<S: Stage>(options: &S::Options) -> CheckResult {
 }
 // ANCHOR_END: crash
 
+// ANCHOR: power_loss
+/// After a power loss, the store comes back with what its power-loss
+/// promise keeps: a store that never syncs its files, or renames them
+/// without syncing their directory, loses synced writes here, where a
+/// crash of the process alone would have kept them. Needs options on a
+/// simulated disk ([`Stage::on_simulated_disk`]).
+pub fn power_loss<S: Stage>(options: &S::Options) -> CheckResult {
+    let mut h = Harness::<S>::new(options)?;
+    if !h.can_lose_power() {
+        return Err(Failure::new(
+            "power_loss needs options on a simulated disk (Stage::on_simulated_disk)",
+        ));
+    }
+    let promise = S::durability(options).power_loss;
+    let s = h.store();
+    s.set(b"a", b"1")?;
+    s.set(b"b", b"1")?;
+    s.sync()?;
+    s.set(b"c", b"1")?;
+    s.delete(b"a")?;
+    let mut batch = WriteBatch::new();
+    batch.set(b"b", b"2").set(b"d", b"1");
+    s.write(&batch)?;
+    let mut history = vec![
+        model(&[(b"a", b"1"), (b"b", b"1")]),
+        model(&[(b"a", b"1"), (b"b", b"1"), (b"c", b"1")]),
+        model(&[(b"b", b"1"), (b"c", b"1")]),
+    ];
+    if !S::durability(options).atomic_batches {
+        history.push(model(&[(b"b", b"2"), (b"c", b"1")]));
+    }
+    history.push(model(&[(b"b", b"2"), (b"c", b"1"), (b"d", b"1")]));
+    let s = h.power_loss_and_reopen()?;
+    let mut state = expect_history_state(s, promise, &history, "after a power loss")?;
+
+    // Power fails again at once: a recovery must itself be durable (a
+    // store that answers from a file whose name was never synced loses it
+    // now).
+    let s = h.power_loss_and_reopen()?;
+    let after = [state.clone()];
+    state = expect_history_state(s, promise, &after, "after a second power loss")?;
+
+    // Many synced rounds, then the power fails: every synced write is
+    // kept. Each round overwrites and deletes what earlier ones wrote, so
+    // files are replaced, renamed and removed.
+    let s = h.store();
+    for round in 0..8u8 {
+        for i in 0..40u8 {
+            let key = [b'k', i];
+            if (i + round) % 5 == 0 {
+                s.delete(&key)?;
+                state.remove(&key[..]);
+            } else {
+                s.set(&key, &[round; 3])?;
+                state.insert(key.to_vec(), vec![round; 3]);
+            }
+        }
+        s.sync()?;
+    }
+    let s = h.power_loss_and_reopen()?;
+    expect_history_state(s, promise, &[state], "synced rounds after a power loss")?;
+    Ok(())
+}
+// ANCHOR_END: power_loss
+
 /// The states a store may come back in after a crash, given what it
 /// promises for that kind of crash and the states it went through since
 /// the last sync (`history`, oldest first); `None` when they are too many
@@ -900,6 +965,9 @@ pub(crate) fn show_model(m: &Model) -> String {
 pub fn second_open_is_refused<S: Stage>(options: &S::Options) -> CheckResult {
     let dir = super::scratch_dir()
         .map_err(|e| Failure::new(format!("cannot create a temporary directory: {e}")))?;
+    if let Some(power) = S::power_switch(options) {
+        power.add_root(dir.path());
+    }
     let first = S::open_with(dir.path(), options)?;
     match S::open_with(dir.path(), options) {
         Ok(second) => {

@@ -121,6 +121,10 @@ impl<S: Stage> Harness<S> {
     pub(crate) fn new(options: &S::Options) -> Result<Self, Failure> {
         let dir = scratch_dir()
             .map_err(|e| Failure::new(format!("cannot create a temporary directory: {e}")))?;
+        // On a simulated disk the directory exists only once it is added.
+        if let Some(power) = S::power_switch(options) {
+            power.add_root(dir.path());
+        }
         let store = S::open_with(dir.path(), options)?;
         Ok(Harness {
             store: Some(store),
@@ -164,6 +168,51 @@ impl<S: Stage> Harness<S> {
     pub(crate) fn crash_and_reopen(&mut self) -> Result<&mut S, Failure> {
         self.reopen(S::simulate_crash)
     }
+
+    /// Whether the store is on a simulated disk, whose power can be cut.
+    pub(crate) fn can_lose_power(&self) -> bool {
+        S::power_switch(&self.options).is_some()
+    }
+
+    /// A power loss: the process dies with the machine, and the disk keeps
+    /// only what was synced (see [`crate::PowerSwitch`]).
+    pub(crate) fn power_loss_and_reopen(&mut self) -> Result<&mut S, Failure> {
+        let options = self.options.clone();
+        let Some(power) = S::power_switch(&options) else {
+            return Err(Failure::new(
+                "a power loss needs a simulated disk, and these options put the store on none",
+            ));
+        };
+        self.reopen(|store| {
+            store.simulate_crash();
+            power.power_loss();
+        })
+    }
+}
+
+/// `options` moved onto a fresh simulated disk whose torn writes are drawn
+/// from `seed`; a failure if the stage cannot run on one.
+pub fn on_simulated_disk<S: Stage>(options: &S::Options, seed: u64) -> Result<S::Options, Failure> {
+    S::on_simulated_disk(options, seed).ok_or_else(|| {
+        Failure::new(format!(
+            "{}: Stage::on_simulated_disk returns None, so the suite cannot cut the power",
+            S::NAME
+        ))
+    })
+}
+
+/// Runs `check` on three fresh simulated disks, one for each way a power
+/// loss treats unsynced bytes (lost, a torn prefix, a prefix ending in
+/// garbage).
+pub fn on_three_disks<S: Stage>(
+    options: &S::Options,
+    check: fn(&S::Options) -> CheckResult,
+) -> CheckResult {
+    for seed in 0..3 {
+        check(&on_simulated_disk::<S>(options, seed)?)
+            .map_err(|f| Failure::new(format!("on simulated disk {seed}: {f}")))?;
+    }
+    Ok(())
 }
 
 /// Expands to the whole conformance suite as `#[test]` functions in a module
@@ -283,3 +332,66 @@ macro_rules! conformance_tests {
     };
 }
 // ANCHOR_END: macro
+
+/// Expands to the conformance suite run again on the simulated disk, in a
+/// module named `on_simulated_disk`, for a stage that keeps its data in
+/// files and implements [`Stage::on_simulated_disk`]: every check on three
+/// fresh disks, the `power_loss` check, and the model-based test with
+/// power losses among its operations. The same optional arguments as
+/// [`conformance_tests!`].
+///
+/// ```text
+/// ch00_contract::power_loss_tests!(FsStore);
+/// ch00_contract::power_loss_tests!(FsStore, options = Options { hash_bits: 4, ..Options::default() }, cases = 64);
+/// ```
+// ANCHOR: power_loss_macro
+#[macro_export]
+macro_rules! power_loss_tests {
+    ($store:ty) => {
+        $crate::power_loss_tests!($store, options = Default::default(), cases = 256);
+    };
+    ($store:ty, cases = $cases:expr) => {
+        $crate::power_loss_tests!($store, options = Default::default(), cases = $cases);
+    };
+    ($store:ty, options = $options:expr) => {
+        $crate::power_loss_tests!($store, options = $options, cases = 256);
+    };
+    ($store:ty, options = $options:expr, cases = $cases:expr) => {
+        mod on_simulated_disk {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::conformance::{CheckResult, ModelTest, checks, on_three_disks};
+
+            /// The options, before the suite moves them onto a disk.
+            fn options() -> <$store as $crate::Stage>::Options {
+                $options
+            }
+
+            #[test]
+            fn power_loss() -> CheckResult {
+                on_three_disks::<$store>(&options(), checks::power_loss::<$store>)
+            }
+            #[test]
+            fn every_check() -> CheckResult {
+                for (name, check) in checks::all::<$store>() {
+                    on_three_disks::<$store>(&options(), check)
+                        .map_err(|f| $crate::conformance::Failure::new(format!("{name}: {f}")))?;
+                }
+                Ok(())
+            }
+            #[test]
+            fn second_open_is_refused() -> CheckResult {
+                on_three_disks::<$store>(&options(), checks::second_open_is_refused::<$store>)
+            }
+            #[test]
+            fn model_based_with_power_loss() -> CheckResult {
+                ModelTest::<$store>::new(&options())
+                    .cases($cases)
+                    .with_power_loss()
+                    .rust_names(stringify!($store), stringify!($options))
+                    .run()
+            }
+        }
+    };
+}
+// ANCHOR_END: power_loss_macro

@@ -59,6 +59,9 @@ enum Op {
     Drop,
     /// Vanish through `Stage::simulate_crash`, open again.
     Crash,
+    /// Crash, and the simulated disk loses power: only what was synced is
+    /// left (generated only for a store on a simulated disk).
+    PowerLoss,
 }
 
 /// Which call gets the oversized key or value.
@@ -125,6 +128,7 @@ impl fmt::Debug for Op {
             Op::Close => f.write_str("close and reopen"),
             Op::Drop => f.write_str("drop and reopen"),
             Op::Crash => f.write_str("crash and reopen"),
+            Op::PowerLoss => f.write_str("power loss and reopen"),
         }
     }
 }
@@ -205,6 +209,14 @@ const MAX_OPS: usize = 400;
 
 fn sequences() -> impl Strategy<Value = Vec<Op>> {
     prop::collection::vec(op(), 1..=MAX_OPS)
+}
+
+/// For a store on a simulated disk: the seed of a fresh disk for each
+/// sequence (which decides how power losses tear unsynced bytes), and a
+/// sequence in which one operation in about twenty is a power loss.
+fn power_sequences() -> impl Strategy<Value = (u64, Vec<Op>)> {
+    let op = prop_oneof![19 => op(), 1 => Just(Op::PowerLoss)];
+    (any::<u64>(), prop::collection::vec(op, 1..=MAX_OPS))
 }
 // ANCHOR_END: strategy
 
@@ -287,21 +299,63 @@ fn oversized_call<S: KvStore>(store: &mut S, which: Oversized) -> Result<(), Str
     }
 }
 
+/// The states a store went through since its last sync: after a crash it
+/// may come back in any of them (or only the last, or none, according to
+/// its durability).
+struct History {
+    /// Since the last sync or reopen: what a crash of the process may
+    /// bring back.
+    process: Vec<Model>,
+    /// Since the last sync, clean close or power loss, through any number
+    /// of crashes of the process: what a power loss may bring back.
+    disk: Vec<Model>,
+}
+
+impl History {
+    fn new(model: &Model) -> History {
+        History {
+            process: vec![model.clone()],
+            disk: vec![model.clone()],
+        }
+    }
+
+    fn push(&mut self, model: &Model) {
+        self.process.push(model.clone());
+        self.disk.push(model.clone());
+    }
+
+    /// After a crash of the process, the store came back holding `model`.
+    fn reopened(mut self, model: &Model) -> History {
+        self.process = vec![model.clone()];
+        self.disk.push(model.clone());
+        self
+    }
+}
+
 // ANCHOR: run_sequence
 /// Runs one generated sequence against a fresh store and the model. With
 /// a transcript, also writes each step as Rust.
 fn run_sequence<S: Stage>(
     options: &S::Options,
+    disk_seed: Option<u64>,
     ops: &[Op],
     mut rust: Option<&mut Transcript>,
 ) -> Result<(), TestCaseError> {
+    // Each sequence on a fresh simulated disk, so that a rerun (while
+    // shrinking, or from the printed test) tears the same bytes.
+    let on_disk;
+    let options = match disk_seed {
+        None => options,
+        Some(seed) => {
+            on_disk = S::on_simulated_disk(options, seed)
+                .ok_or_else(|| fail("the stage cannot run on a simulated disk".into()))?;
+            &on_disk
+        }
+    };
     let durability = S::durability(options);
     let mut h = Harness::<S>::new(options).map_err(|f| fail(f.to_string()))?;
     let mut model = Model::new();
-    // The states the store went through since the last sync: after a
-    // crash it may come back in any of them (or only the last, or none,
-    // according to its durability).
-    let mut since_sync = vec![model.clone()];
+    let mut since_sync = History::new(&model);
     for op in ops {
         if let Some(t) = rust.as_deref_mut() {
             t.step(op, &model);
@@ -310,18 +364,18 @@ fn run_sequence<S: Stage>(
             Op::Set(k, v) => {
                 h.store().set(k, v).map_err(|e| store_error(op, e))?;
                 model.insert(k.clone(), v.clone());
-                since_sync.push(model.clone());
+                since_sync.push(&model);
             }
             Op::Delete(k) => {
                 h.store().delete(k).map_err(|e| store_error(op, e))?;
                 model.remove(k);
-                since_sync.push(model.clone());
+                since_sync.push(&model);
             }
             Op::DeleteRange(s, e) => {
                 for (k, _) in model_range(&model, s, e) {
                     h.store().delete(&k).map_err(|e| store_error(op, e))?;
                     model.remove(&k);
-                    since_sync.push(model.clone());
+                    since_sync.push(&model);
                 }
             }
             Op::Batch(steps) => {
@@ -341,11 +395,11 @@ fn run_sequence<S: Stage>(
                         None => model.remove(k),
                     };
                     if !durability.atomic_batches {
-                        since_sync.push(model.clone());
+                        since_sync.push(&model);
                     }
                 }
                 if durability.atomic_batches {
-                    since_sync.push(model.clone());
+                    since_sync.push(&model);
                 }
             }
             Op::Oversized(which) => {
@@ -382,19 +436,22 @@ fn run_sequence<S: Stage>(
             Op::ScanWithGets(s, e, k) => scan_with_gets(h.store(), &model, op, (s, e, k))?,
             Op::Sync => {
                 h.store().sync().map_err(|e| store_error(op, e))?;
-                since_sync = vec![model.clone()];
+                since_sync = History::new(&model);
             }
-            Op::Close | Op::Drop | Op::Crash => {
+            Op::Close | Op::Drop | Op::Crash | Op::PowerLoss => {
                 let (store, history) = match op {
                     Op::Close => (h.close_and_reopen(), std::slice::from_ref(&model)),
-                    Op::Drop => (h.drop_and_reopen(), since_sync.as_slice()),
-                    _ => (h.crash_and_reopen(), since_sync.as_slice()),
+                    Op::Drop => (h.drop_and_reopen(), since_sync.process.as_slice()),
+                    Op::PowerLoss => (h.power_loss_and_reopen(), since_sync.disk.as_slice()),
+                    _ => (h.crash_and_reopen(), since_sync.process.as_slice()),
                 };
                 let store = store.map_err(|f| fail(format!("{op:?}: {f}")))?;
                 // A clean close keeps everything a store keeps at all; a
-                // drop or a crash, what the process-crash promise says.
+                // drop or a crash, what the process-crash promise says; a
+                // power loss, the power-loss promise.
                 let promise = match op {
                     Op::Close if durability.keeps_data() => Survives::EveryWrite,
+                    Op::PowerLoss => durability.power_loss,
                     _ => durability.process_crash,
                 };
                 let checked = judge_reopened(store, promise, history, &format!("{op:?}"));
@@ -402,7 +459,13 @@ fn run_sequence<S: Stage>(
                     t.reopened(promise, history, &checked);
                 }
                 model = checked.map_err(|wrong| fail(wrong.failure.to_string()))?;
-                since_sync = vec![model.clone()];
+                since_sync = match op {
+                    // A reopen after a crash of the process alone made
+                    // nothing durable: the disk may still lose what the
+                    // process wrote before and after it.
+                    Op::Drop | Op::Crash => since_sync.reopened(&model),
+                    _ => History::new(&model),
+                };
             }
         }
     }
@@ -476,6 +539,7 @@ pub struct ModelTest<'a, S: Stage> {
     seed: Option<u64>,
     store_name: Option<&'a str>,
     options_expr: Option<&'a str>,
+    power_loss: bool,
 }
 
 /// Cases when nobody says otherwise.
@@ -490,7 +554,16 @@ impl<'a, S: Stage> ModelTest<'a, S> {
             seed: None,
             store_name: None,
             options_expr: None,
+            power_loss: false,
         }
+    }
+
+    /// Runs every sequence on a fresh simulated disk (see
+    /// [`Stage::on_simulated_disk`]), with power losses among the
+    /// operations, judged by the stage's power-loss promise.
+    pub fn with_power_loss(mut self) -> Self {
+        self.power_loss = true;
+        self
     }
 
     /// How many random sequences to run (`PROPTEST_CASES` overrides it).
@@ -547,14 +620,35 @@ impl<'a, S: Stage> ModelTest<'a, S> {
         };
         let mut runner = TestRunner::new_with_rng(config, rng_from(seed));
         let options = self.options;
-        let result = runner.run(&sequences(), |ops| run_sequence::<S>(options, &ops, None));
+        let result = if self.power_loss {
+            if S::on_simulated_disk(options, 0).is_none() {
+                return Err(Failure::new(format!(
+                    "{}: power loss needs a simulated disk, and Stage::on_simulated_disk \
+                     returns None",
+                    S::NAME
+                )));
+            }
+            runner.run(&power_sequences(), |(disk, ops)| {
+                run_sequence::<S>(options, Some(disk), &ops, None)
+            })
+        } else {
+            runner
+                .run(&sequences(), |ops| {
+                    run_sequence::<S>(options, None, &ops, None)
+                })
+                .map_err(|e| match e {
+                    TestError::Fail(reason, ops) => TestError::Fail(reason, (0, ops)),
+                    TestError::Abort(reason) => TestError::Abort(reason),
+                })
+        };
         match result {
             Ok(()) => {
-                report_cases(S::NAME, cases, seed);
+                report_cases(S::NAME, cases, seed, self.power_loss);
                 Ok(())
             }
-            Err(TestError::Fail(reason, ops)) => {
-                Err(Failure::new(self.explain(&reason, &ops, seed)))
+            Err(TestError::Fail(reason, (disk, ops))) => {
+                let disk = self.power_loss.then_some(disk);
+                Err(Failure::new(self.explain(&reason, disk, &ops, seed)))
             }
             Err(TestError::Abort(reason)) => Err(Failure::new(format!(
                 "the model-based test was aborted: {reason}"
@@ -565,13 +659,20 @@ impl<'a, S: Stage> ModelTest<'a, S> {
 
     /// The failure message: what differed, the shrunk sequence, and the
     /// same sequence as a test.
-    fn explain(&self, reason: &impl fmt::Display, ops: &[Op], seed: u64) -> String {
+    fn explain(
+        &self,
+        reason: &impl fmt::Display,
+        disk: Option<u64>,
+        ops: &[Op],
+        seed: u64,
+    ) -> String {
         let mut rust = Transcript::new(
             self.store_name.unwrap_or_else(|| short_type_name::<S>()),
             self.options_expr,
+            disk,
         );
         // Once more, writing each step down; it stops where it fails.
-        let _ = run_sequence::<S>(self.options, ops, Some(&mut rust));
+        let _ = run_sequence::<S>(self.options, disk, ops, Some(&mut rust));
         let durability = S::durability(self.options);
         let summary = format!(
             "{name} disagrees with the BTreeMap model: {reason} (promises: process crash \
@@ -648,9 +749,14 @@ fn rng_from(seed: u64) -> TestRng {
 /// One line on the terminal for a passing run, past the test harness's
 /// output capture (which hides what passing tests print), so that `cargo
 /// test` shows how many cases each stage ran.
-fn report_cases(name: &str, cases: u32, seed: u64) {
+fn report_cases(name: &str, cases: u32, seed: u64, power_loss: bool) {
     use std::io::Write as _;
-    let line = format!("model-based test: {name} passed {cases} cases (seed {seed})\n");
+    let with = if power_loss {
+        " on a simulated disk, with power losses"
+    } else {
+        ""
+    };
+    let line = format!("model-based test: {name} passed {cases} cases{with} (seed {seed})\n");
     let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
@@ -792,6 +898,8 @@ impl fmt::Display for SequenceProfile {
 struct Transcript {
     store: String,
     options: Option<String>,
+    /// The seed of the simulated disk, for a run with power losses.
+    disk: Option<u64>,
     lines: Vec<String>,
 }
 
@@ -855,10 +963,11 @@ fn rust_option(value: Option<&Vec<u8>>) -> String {
 }
 
 impl Transcript {
-    fn new(store: &str, options: Option<&str>) -> Self {
+    fn new(store: &str, options: Option<&str>, disk: Option<u64>) -> Self {
         Transcript {
             store: store.to_string(),
             options: options.map(str::to_string),
+            disk,
             lines: Vec::new(),
         }
     }
@@ -988,6 +1097,11 @@ impl Transcript {
                 self.line("store.simulate_crash();");
                 self.open();
             }
+            Op::PowerLoss => {
+                self.line("store.simulate_crash();");
+                self.line("power.power_loss();");
+                self.open();
+            }
         }
     }
 
@@ -1058,13 +1172,21 @@ impl Transcript {
     /// The whole test.
     fn finish(self) -> String {
         let mut out = String::new();
-        let options = match &self.options {
+        let mut options = match &self.options {
             Some(expr) => format!("let options = {expr};"),
             None => format!(
                 "let options: <{} as Stage>::Options = Default::default();",
                 self.store
             ),
         };
+        if let Some(seed) = self.disk {
+            options = format!(
+                "{options}\n    let options = <{store} as Stage>::on_simulated_disk(&options, {seed})\
+                 .unwrap();\n    let power = <{store} as Stage>::power_switch(&options).unwrap();\n    \
+                 power.add_root(dir.path());",
+                store = self.store
+            );
+        }
         let _ = writeln!(
             out,
             "#[test]\n#[allow(unused_mut, unused_imports, unused_variables)]"

@@ -8,7 +8,7 @@
 use std::fs;
 
 use ch00_contract::Stage;
-use ch02_fsdb::atomic;
+use disk::{Disk, atomic};
 
 /// Bytes as space-separated hex pairs, for annotated snapshots.
 pub fn hex(bytes: &[u8]) -> String {
@@ -29,7 +29,12 @@ pub fn a_crash_during_sync_leaves_the_previous_file<S: Stage>(file_name: &str) {
     drop(store);
     let path = dir.path().join(file_name);
     let partial = fs::read(&path).unwrap();
-    atomic::write_file(&atomic::temp_path(&path), &partial[..partial.len() / 2]).unwrap();
+    atomic::write_file(
+        &Disk::real(),
+        &atomic::temp_path(&path),
+        &partial[..partial.len() / 2],
+    )
+    .unwrap();
 
     let store = S::open(dir.path()).unwrap();
     assert_eq!(store.get(b"k").unwrap(), Some(b"old".to_vec()));
