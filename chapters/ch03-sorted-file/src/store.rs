@@ -30,7 +30,8 @@ pub struct SortedFileStore {
     disk: Disk,
     /// All the data: chapter 1's store, unchanged.
     memory: MemoryStore,
-    /// Whether the map differs from the file.
+    /// Whether the map differs from the file, or may: a sync that failed
+    /// leaves it set.
     dirty: bool,
     /// Bytes read at open and written by syncs, for the metrics.
     bytes_read: u64,
@@ -137,6 +138,16 @@ impl KvStore for SortedFileStore {
         // It streams from the map to the file, never built in memory.
         // Beside the old file, synced, renamed over it, directory synced:
         // a crash at any point leaves the old file or the new one.
+        //
+        // ANCHOR: failed_sync
+        // After a failed sync the store retries by rewriting from memory,
+        // where all of its data is: `dirty` stays set, and the next sync
+        // writes a whole new file, syncs it, renames it and syncs the
+        // directory again. It never trusts a second `fsync` of the same
+        // file (the kernel may have dropped the pages the first could not
+        // write), and a new rename makes the directory dirty again, so its
+        // sync writes the directory as it is now.
+        // ANCHOR_END: failed_sync
         let temp = atomic::temp_path(&self.path);
         let mut written = 0;
         atomic::replace_durably_with(&self.disk, &self.path, |out| {

@@ -212,7 +212,9 @@ impl KvStore for FooterIndexStore {
         // Until its directory is synced, a power loss may bring the old
         // table back. If the directory sync fails, the next sync writes
         // the table again, even with nothing buffered: a new file and a
-        // new rename, then a new directory sync.
+        // new rename, then a new directory sync. (The policy after a
+        // failed sync, as in chapter 3: retry by writing again, never by
+        // trusting a second `fsync` of what the first could not write.)
         self.table_unsynced = true;
         atomic::sync_dir(&self.disk, atomic::parent(&self.path))?;
         self.table_unsynced = false;

@@ -154,3 +154,68 @@ fn a_failed_sync_loses_nothing_and_the_next_one_succeeds() {
     assert_eq!(all(&store), pairs(&[("b", "in the buffer")]));
 }
 // ANCHOR_END: failed_sync
+
+// ANCHOR: resurrection
+/// The bug the fault sweep found: the directory sync after the rename
+/// fails. The new table is the file in the directory now, so the store
+/// must answer from it: a delete of a key only the new table holds must
+/// not be dropped as "not in the table", and the next sync must write
+/// again (the rename may not be durable) even with nothing else to write.
+#[test]
+fn a_failed_directory_sync_after_the_rename_brings_no_deleted_key_back() {
+    use ch04_footer_index::Options;
+    use disk::{Op, SimDisk};
+
+    let sim = SimDisk::new();
+    let dir = std::path::Path::new("/store");
+    sim.add_root(dir);
+    let options = Options {
+        disk: Disk::simulated(sim.clone()),
+    };
+    let mut store = FooterIndexStore::open_with(dir, &options).unwrap();
+    store.set(b"old", b"1").unwrap();
+    store.sync().unwrap();
+    store.set(b"new", b"1").unwrap();
+    sim.fail(Op::SyncDir, 0);
+    assert!(store.sync().is_err());
+    store.delete(b"new").unwrap();
+    assert_eq!(store.get(b"new").unwrap(), None);
+    let renames = sim.count(Op::Rename);
+    store.sync().unwrap();
+    assert_eq!(sim.count(Op::Rename), renames + 1, "the sync wrote nothing");
+
+    // Neither a crash of the process nor a power loss brings it back.
+    store.simulate_crash();
+    let store = FooterIndexStore::open_with(dir, &options).unwrap();
+    assert_eq!(all(&store), pairs(&[("old", "1")]));
+    store.simulate_crash();
+    sim.power_loss();
+    let store = FooterIndexStore::open_with(dir, &options).unwrap();
+    assert_eq!(all(&store), pairs(&[("old", "1")]));
+}
+
+/// After that failed directory sync, a sync with nothing buffered still
+/// writes the table again: otherwise the power loss below would bring back
+/// the table before it, and lose a write whose sync returned `Ok`.
+#[test]
+fn after_a_failed_directory_sync_the_next_sync_makes_the_table_durable() {
+    use ch04_footer_index::Options;
+    use disk::{Op, SimDisk};
+
+    let sim = SimDisk::new();
+    let dir = std::path::Path::new("/store");
+    sim.add_root(dir);
+    let options = Options {
+        disk: Disk::simulated(sim.clone()),
+    };
+    let mut store = FooterIndexStore::open_with(dir, &options).unwrap();
+    store.set(b"k", b"1").unwrap();
+    sim.fail(Op::SyncDir, 0);
+    assert!(store.sync().is_err());
+    store.sync().unwrap();
+    store.simulate_crash();
+    sim.power_loss();
+    let store = FooterIndexStore::open_with(dir, &options).unwrap();
+    assert_eq!(all(&store), pairs(&[("k", "1")]));
+}
+// ANCHOR_END: resurrection

@@ -36,6 +36,7 @@ mod checksum;
 mod counting;
 mod real;
 mod sim;
+pub mod sweep;
 
 pub use checksum::Checksummed;
 pub use counting::CountingFile;

@@ -109,6 +109,8 @@ struct State {
     rng: u64,
     /// Bumped by every power loss: handles opened before it are dead.
     epoch: u64,
+    /// Injected failures that fired.
+    failed: u64,
 }
 
 /// A disk in memory. Cloning it gives another handle to the same disk.
@@ -158,6 +160,14 @@ fn split(path: &Path) -> io::Result<(PathBuf, OsString)> {
 impl State {
     /// Counts an operation, and fails it if a failure was injected for it.
     fn begin(&mut self, op: Op) -> io::Result<()> {
+        let fired = self.fire(op);
+        if fired.is_err() {
+            self.failed += 1;
+        }
+        fired
+    }
+
+    fn fire(&mut self, op: Op) -> io::Result<()> {
         *self.counts.entry(op).or_default() += 1;
         // Every failure waiting for this kind counts the operation; those
         // whose turn it is fire (and are used up).
@@ -337,6 +347,11 @@ impl SimDisk {
     /// (`ErrorKind::StorageFull`); `None` for no limit.
     pub fn set_space(&self, bytes: Option<u64>) {
         self.state().space = bytes;
+    }
+
+    /// How many injected failures have fired.
+    pub fn count_failed(&self) -> u64 {
+        self.state().failed
     }
 
     /// How many operations of kind `op` the disk has been asked for.

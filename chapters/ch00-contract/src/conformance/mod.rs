@@ -187,6 +187,7 @@ impl<S: Stage> Harness<S> {
             store.simulate_crash();
             power.power_loss();
         })
+        .map_err(|f| Failure::new(format!("after a power loss, {f}")))
     }
 }
 
