@@ -5,7 +5,7 @@
 //! someone else's. The marker is this format's magic number and version:
 //!
 //! ```json
-//! {"format":"ch02-fsdb","version":1,"hash":"xxh3-64","hash_bits":64}
+//! {"format":"ch02-fsdb","version":2,"hash":"xxh3-64","hash_bits":64}
 //! ```
 //!
 //! It also records the hash width, since a store reopened with another
@@ -22,8 +22,11 @@ use crate::layout::{MARKER, TEMP_SUFFIX};
 
 /// The value of `format`: what any reader checks first.
 pub const FORMAT: &str = "ch02-fsdb";
-/// The only version this code reads and writes.
-pub const VERSION: u32 = 1;
+/// The only version this code reads and writes. Version 1 wrote entries as
+/// `[value, key]`; version 2 adds a checksum, `[value, key, checksum]` (see
+/// [`crate::content`]). A store of version 1 is refused at open, with an
+/// error that names both versions, rather than failing on every key it holds.
+pub const VERSION: u32 = 2;
 /// The hash function file names come from.
 pub const HASH: &str = "xxh3-64";
 

@@ -61,7 +61,7 @@ impl Default for Options {
 // ANCHOR_END: options
 
 /// A key-value store that keeps each key in a file of its own, named by the
-/// key's hash and holding `[value, key]` as JSON.
+/// key's hash and holding `[value, key, checksum]` as JSON.
 #[derive(Debug)]
 pub struct FsStore {
     root: PathBuf,

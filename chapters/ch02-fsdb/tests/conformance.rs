@@ -4,6 +4,8 @@ use ch02_fsdb::FsStore;
 
 // ANCHOR: suite
 ch00_contract::conformance_tests!(FsStore);
+// The same checks on the simulated disk, where the power can fail.
+ch00_contract::power_loss_tests!(FsStore, cases = 128);
 // ANCHOR_END: suite
 
 // ANCHOR: lock
@@ -13,4 +15,3 @@ fn a_second_open_of_the_directory_is_refused() -> ch00_contract::conformance::Ch
     ch00_contract::conformance::checks::second_open_is_refused::<FsStore>(&Default::default())
 }
 // ANCHOR_END: lock
-ch00_contract::power_loss_tests!(FsStore, cases = 128);

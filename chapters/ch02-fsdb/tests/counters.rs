@@ -29,7 +29,8 @@ fn a_get_reads_one_file_and_a_scan_reads_them_all() {
     assert_eq!(store.get(b"key-007").unwrap(), Some(b"value".to_vec()));
     let (r1, b1) = reads(&store);
     assert_eq!(r1 - r0, 1);
-    assert_eq!(b1 - b0, "[\"value\",\"key-007\"]\n".len() as u64);
+    let file = ch02_fsdb::content::encode(b"key-007", b"value").unwrap();
+    assert_eq!(b1 - b0, file.len() as u64);
     assert_eq!(store.get(b"key-xyz").unwrap(), None);
     assert_eq!(reads(&store).0, r1);
 

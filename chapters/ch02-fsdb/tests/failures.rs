@@ -13,6 +13,7 @@ use ch00_contract::{Error, KeyRange, KvStore, Stage};
 use ch02_fsdb::FsStore;
 use ch02_fsdb::hash::key_hash;
 use ch02_fsdb::layout::Slot;
+use ch02_fsdb::marker::VERSION;
 use disk::{Disk, atomic};
 
 fn path_of(dir: &Path, key: &[u8]) -> PathBuf {
@@ -151,10 +152,14 @@ fn oversized_entries_read_back_are_errors() {
     let mut store = FsStore::open(dir.path()).unwrap();
     store.set(b"k", b"v").unwrap();
     let path = path_of(dir.path(), b"k");
-    // A value past the contract's limit, as a hand edit could make it.
+    // A value past the contract's limit, as a hand edit could make it,
+    // checksum and all.
     let big = "x".repeat(ch00_contract::MAX_VALUE_LEN + 1);
-    fs::write(&path, format!("[\"{big}\",\"k\"]")).unwrap();
-    assert_corruption(store.get(b"k"), &path);
+    let covered = format!("[\"{big}\",\"k\",");
+    let crc = crc32fast::hash(covered.as_bytes());
+    fs::write(&path, format!("{covered}{{\"crc32\":\"{crc:08x}\"}}]\n")).unwrap();
+    let err = store.get(b"k").unwrap_err();
+    assert!(err.to_string().contains("a value of at most"), "{err}");
     // A file longer than any entry can be is refused before it is parsed.
     let huge = vec![b' '; ch02_fsdb::content::MAX_FILE_LEN as usize + 1];
     fs::write(&path, huge).unwrap();
@@ -234,27 +239,37 @@ fn stray_files_and_gaps_are_errors_at_open() {
 
 #[test]
 fn the_marker_is_checked() {
+    // The current version, and the next, which this code cannot read.
+    let (v, next) = (VERSION, VERSION + 1);
     let cases = [
-        ("{\"format\":\"something-else\",\"version\":1}", "format"),
         (
-            "{\"format\":\"ch02-fsdb\",\"version\":2,\"compression\":\"zstd\"}",
-            "version 2",
+            format!("{{\"format\":\"something-else\",\"version\":{v}}}"),
+            "format".to_owned(),
         ),
-        ("{\"format\":\"ch02-fsdb\",\"version\":1}", "hash"),
         (
-            "{\"format\":\"ch02-fsdb\",\"version\":1,\"hash\":\"md5\",\"hash_bits\":64}",
-            "md5",
+            format!("{{\"format\":\"ch02-fsdb\",\"version\":{next},\"compression\":\"zstd\"}}"),
+            format!("version {next}"),
         ),
-        ("garbage", "expected"),
+        (
+            format!("{{\"format\":\"ch02-fsdb\",\"version\":{v}}}"),
+            "hash".to_owned(),
+        ),
+        (
+            format!(
+                "{{\"format\":\"ch02-fsdb\",\"version\":{v},\"hash\":\"md5\",\"hash_bits\":64}}"
+            ),
+            "md5".to_owned(),
+        ),
+        ("garbage".to_owned(), "expected".to_owned()),
     ];
     for (marker, mentions) in cases {
         let dir = tempfile::tempdir().unwrap();
         drop(FsStore::open(dir.path()).unwrap());
         let path = dir.path().join("fsdb.json");
-        fs::write(&path, marker).unwrap();
+        fs::write(&path, &marker).unwrap();
         let err = FsStore::open(dir.path()).unwrap_err();
         assert!(err.is_corruption(), "{marker}: {err}");
-        assert!(err.to_string().contains(mentions), "{marker}: {err}");
+        assert!(err.to_string().contains(&mentions), "{marker}: {err}");
         assert!(err.to_string().contains("fsdb.json"), "{marker}: {err}");
     }
 }

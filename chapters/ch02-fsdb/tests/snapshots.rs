@@ -1,5 +1,6 @@
 //! The on-disk format, pinned: the exact names and contents of a small
-//! store's files. A change to the format shows up here as a reviewed diff.
+//! store's files, and the errors a damaged file reads as. A change to the
+//! format shows up here as a reviewed diff.
 
 // Test helpers outside `#[test]` functions unwrap too.
 #![allow(clippy::unwrap_used)]
@@ -71,4 +72,45 @@ fn files_of_a_colliding_pair() {
     store.set(b"key-0", b"first").unwrap();
     store.set(second.as_bytes(), b"second").unwrap();
     insta::assert_snapshot!(listing(dir.path()));
+}
+
+/// `text` with its spaces turned into line breaks where a line would pass
+/// `width` columns, so that the snapshot fits on a page of the book.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut column = 0;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        if column > 0 && column + 1 + len > width {
+            out.push('\n');
+            column = 0;
+        } else if column > 0 {
+            out.push(' ');
+            column += 1;
+        }
+        out.push_str(word);
+        column += len;
+    }
+    out
+}
+
+#[test]
+fn what_a_damaged_file_reads_as() {
+    // The errors a reader sees for one file: a bit flipped in the value
+    // (`A` became `a`), the file cut short, and an entry of format
+    // version 1, which had no checksum.
+    let path = std::path::Path::new("/store/3b/3b577afd7fed9501.json");
+    let good = ch02_fsdb::content::encode(b"user:1", b"Ada Lovelace").unwrap();
+    let mut flipped = good.clone();
+    flipped[2] ^= 0x20;
+    let cut = &good[..good.len() - 5];
+    let old = b"[\"Ada Lovelace\",\"user:1\"]\n";
+    let errors: Vec<String> = [&flipped[..], cut, old]
+        .into_iter()
+        .map(|bytes| {
+            let err = ch02_fsdb::content::decode(path, bytes).unwrap_err();
+            wrap(&err.to_string(), 78)
+        })
+        .collect();
+    insta::assert_snapshot!(errors.join("\n\n"));
 }

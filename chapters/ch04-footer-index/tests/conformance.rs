@@ -15,4 +15,6 @@ fn a_second_open_of_the_directory_is_refused() -> ch00_contract::conformance::Ch
     )
 }
 // ANCHOR_END: lock
+// ANCHOR: power_loss_suite
 ch00_contract::power_loss_tests!(FooterIndexStore);
+// ANCHOR_END: power_loss_suite

@@ -59,6 +59,7 @@ pub enum TornWrites {
     Garbage,
 }
 
+// ANCHOR: inode
 /// A file's contents.
 #[derive(Clone, Debug, Default)]
 struct Inode {
@@ -90,6 +91,7 @@ struct Dir {
     /// power loss.
     root: bool,
 }
+// ANCHOR_END: inode
 
 #[derive(Debug, Default)]
 struct State {
@@ -220,6 +222,7 @@ impl State {
         z ^ (z >> 31)
     }
 
+    // ANCHOR: survivor
     /// What a file holds after a power loss.
     fn survivor(&mut self, inode: &Inode) -> Vec<u8> {
         let mut kept = inode.synced.clone();
@@ -242,6 +245,7 @@ impl State {
         }
         kept
     }
+    // ANCHOR_END: survivor
 }
 
 // ANCHOR: power_loss
@@ -349,7 +353,14 @@ impl SimDisk {
         self.state().space = bytes;
     }
 
-    /// How many injected failures have fired.
+    /// The bytes that may still be written before the disk is full, if
+    /// there is a limit.
+    pub fn space(&self) -> Option<u64> {
+        self.state().space
+    }
+
+    /// How many injected failures have fired (a write refused because the
+    /// disk is full counts as one).
     pub fn count_failed(&self) -> u64 {
         self.state().failed
     }
@@ -434,6 +445,7 @@ impl io::Write for SimWriter {
         let mut n = buf.len();
         if let Some(space) = state.space {
             if space == 0 && n > 0 {
+                state.failed += 1;
                 return Err(io::Error::new(
                     io::ErrorKind::StorageFull,
                     format!("{}: no space left on the disk", self.0.path.display()),
@@ -453,6 +465,7 @@ impl io::Write for SimWriter {
     }
 }
 
+// ANCHOR: file_sync
 impl WriteFile for SimWriter {
     fn sync(&mut self) -> io::Result<()> {
         let mut state = self.0.state()?;
@@ -469,6 +482,7 @@ impl WriteFile for SimWriter {
         result
     }
 }
+// ANCHOR_END: file_sync
 
 impl FileSystem for SimDisk {
     fn create(&self, path: &Path) -> io::Result<Box<dyn WriteFile>> {

@@ -94,24 +94,36 @@ pub const SWEPT: [Op; 10] = [
 pub struct Sweep {
     /// Operations of each kind the workload makes, so cases swept.
     pub cases: BTreeMap<Op, u64>,
+    /// Runs on a disk that fills up partway.
+    pub full_disk: u64,
 }
 
 impl Sweep {
     /// All cases.
     pub fn total(&self) -> u64 {
-        self.cases.values().sum()
+        self.cases.values().sum::<u64>() + self.full_disk
     }
 }
 
+/// How often the sweep fills the disk: after this many even shares of
+/// the bytes the workload writes.
+const FULL_DISK_CASES: u64 = 16;
+
 impl fmt::Display for Sweep {
+    /// One line per kind of failure: what the book shows.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self
-            .cases
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(op, n)| format!("{n} {op:?}"))
-            .collect();
-        write!(f, "{} cases: {}", self.total(), parts.join(", "))
+        writeln!(
+            f,
+            "{} runs of the workload, each with one failure:",
+            self.total()
+        )?;
+        for (op, n) in self.cases.iter().filter(|(_, n)| **n > 0) {
+            writeln!(f, "  {n:>4}  the Nth {op:?} operation fails")?;
+        }
+        if self.full_disk > 0 {
+            writeln!(f, "  {:>4}  the disk fills up partway", self.full_disk)?;
+        }
+        Ok(())
     }
 }
 
@@ -236,9 +248,11 @@ fn pin(possible: &mut Possible, found: &BTreeMap<&'static str, Option<String>>) 
 /// how many cases ran, or the first problem found.
 pub fn fault_sweep<S: Stage>(on: impl Fn(Disk) -> S::Options) -> Result<Sweep, String> {
     let steps = workload();
-    // A clean run counts the operations to fail.
+    // A clean run counts the operations to fail, and the bytes written.
     let clean = SimDisk::new();
+    clean.set_space(Some(u64::MAX));
     run::<S>(&clean, &on, &steps, "the run without failures")?;
+    let written = u64::MAX - clean.space().unwrap_or(u64::MAX);
     let mut sweep = Sweep::default();
     for op in SWEPT {
         let count = clean.count(op);
@@ -250,9 +264,27 @@ pub fn fault_sweep<S: Stage>(on: impl Fn(Disk) -> S::Options) -> Result<Sweep, S
             run::<S>(&sim, &on, &steps, &case)?;
         }
     }
+    // The disk fills up after a share of those bytes, and stays full until
+    // the end of the workload.
+    for share in 0..FULL_DISK_CASES {
+        let sim = SimDisk::new();
+        let space = written * share / FULL_DISK_CASES;
+        sim.set_space(Some(space));
+        let case = format!("with the disk full after {space} of {written} bytes");
+        run::<S>(&sim, &on, &steps, &case)?;
+        sweep.full_disk += 1;
+    }
     Ok(sweep)
 }
 // ANCHOR_END: sweep
+
+/// Ends a disk-full case: no limit from now on. (The clean run's limit is
+/// so large it only counts the bytes written, and stays.)
+fn free_space(sim: &SimDisk) {
+    if sim.space().is_some_and(|left| left < u64::MAX / 2) {
+        sim.set_space(None);
+    }
+}
 
 /// One run of the workload on `sim`.
 fn run<S: Stage>(
@@ -274,10 +306,12 @@ fn run<S: Stage>(
         .collect();
     let mut model = Model::new(&keys);
     let mut errors = 0;
-    // An open that fails (the injected failure, at open) is retried once.
+    // An open that fails (the injected failure, at open) is retried once,
+    // with space freed if the disk is full (a new store must write).
     let open = |errors: &mut u64| -> Result<S, String> {
         S::open_with(dir, &options).or_else(|_| {
             *errors += 1;
+            free_space(sim);
             S::open_with(dir, &options)
                 .map_err(|e| problem(case, format!("a second open failed too: {e}")))
         })
@@ -334,8 +368,9 @@ fn run<S: Stage>(
         let found = check_reads(&store, &model.live, &mut errors, (case, &when))?;
         pin(&mut model.live, &found);
     }
-    // One last sync (which a store poisoned by a failed sync refuses),
-    // then the power fails.
+    // Space is freed; one last sync (which a store poisoned by a failed
+    // sync refuses), then the power fails.
+    free_space(sim);
     let ok = store.sync().is_ok();
     model.sync(ok);
     errors += u64::from(!ok);

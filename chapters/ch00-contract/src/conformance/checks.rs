@@ -819,6 +819,26 @@ pub fn power_loss<S: Stage>(options: &S::Options) -> CheckResult {
     let after = [state.clone()];
     state = expect_history_state(s, promise, &after, "after a second power loss")?;
 
+    // Written by a store that then crashed, synced by the next: that sync
+    // must make durable what the store answers with, including what the
+    // crashed one wrote and never synced.
+    let s = h.store();
+    s.set(b"crashed", b"1")?;
+    let s = h.crash_and_reopen()?;
+    let crash_promise = S::durability(options).process_crash;
+    let mut written = state.clone();
+    written.insert(b"crashed".to_vec(), b"1".to_vec());
+    state = expect_history_state(s, crash_promise, &[state.clone(), written], "after a crash")?;
+    s.sync()?;
+    let s = h.power_loss_and_reopen()?;
+    let after = [state.clone()];
+    state = expect_history_state(
+        s,
+        promise,
+        &after,
+        "a sync after a crash, then a power loss",
+    )?;
+
     // Many synced rounds, then the power fails: every synced write is
     // kept. Each round overwrites and deletes what earlier ones wrote, so
     // files are replaced, renamed and removed.

@@ -299,6 +299,7 @@ fn oversized_call<S: KvStore>(store: &mut S, which: Oversized) -> Result<(), Str
     }
 }
 
+// ANCHOR: history
 /// The states a store went through since its last sync: after a crash it
 /// may come back in any of them (or only the last, or none, according to
 /// its durability).
@@ -331,6 +332,7 @@ impl History {
         self
     }
 }
+// ANCHOR_END: history
 
 // ANCHOR: run_sequence
 /// Runs one generated sequence against a fresh store and the model. With
