@@ -129,7 +129,8 @@ impl fmt::Display for Error {
             Error::Poisoned { path, cause } => write!(
                 f,
                 "the store in {} accepts no more writes: an earlier sync failed ({cause}), so \
-                 data it had written may be lost; reopen the store to see what the disk holds",
+                 data it had written may be lost; after a restart of the machine, reopen the \
+                 store to see what the disk holds",
                 path.display()
             ),
             Error::InvalidInput(message) => write!(f, "invalid input: {message}"),

@@ -83,10 +83,11 @@ pub struct FsStore {
     ///   it may never reach the disk, and the kernel may have dropped them
     ///   and marked the directory clean, so a second `fsync` could report
     ///   success for renames that are gone. The store refuses writes and
-    ///   syncs from then on (reads still work); reopening it shows what the
-    ///   disk really holds. (The other choice, retrying by writing
-    ///   everything again from memory, needs the data in memory; this store
-    ///   keeps none.)
+    ///   syncs from then on (reads still work). Only after a restart of
+    ///   the machine does a reopen show what the disk really holds: until
+    ///   then the kernel's copy of the directory still has the renames.
+    ///   (The other choice, retrying by writing everything again from
+    ///   memory, needs the data in memory; this store keeps none.)
     sync_failure: Option<String>,
     // ANCHOR_END: failed_sync
     /// Counters for [`KvStore::metrics`]: files read and their bytes.
@@ -160,6 +161,13 @@ impl FsStore {
         store.unsynced_dirs.insert(dir.to_path_buf());
         for (i, _) in store.dirs.iter().enumerate().filter(|(_, d)| **d) {
             store.unsynced_dirs.insert(dir.join(format!("{i:02x}")));
+        }
+        // With every write durable when its call returns, what the store
+        // answers with must be durable before it answers: a delete of a key
+        // an unsynced rename removed would otherwise return `Ok` with
+        // nothing to sync, and a power loss would bring the key back.
+        if store.sync_each_write() {
+            store.sync_dirs()?;
         }
         Ok(store)
     }

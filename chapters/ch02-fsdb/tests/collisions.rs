@@ -31,6 +31,22 @@ ch00_contract::conformance_tests!(
 // The same narrow names on the simulated disk, with renames synced only
 // on `sync`: a delete that moves a colliding key into the hole must not
 // lose either key when the power fails.
+// And with every write's directory synced: the promise is then that every
+// write survives a power loss as soon as its call returns.
+mod narrow_names_every_write {
+    use super::*;
+
+    ch00_contract::power_loss_tests!(
+        FsStore,
+        options = Options {
+            hash_bits: 4,
+            sync: SyncMode::EveryWrite,
+            ..Options::default()
+        },
+        cases = 64
+    );
+}
+
 mod narrow_names_on_sync {
     use super::*;
 

@@ -167,8 +167,15 @@ pub fn read_file(disk: &Disk, path: &Path, limit: u64) -> Result<Option<Vec<u8>>
             format!("a file of {len} bytes"),
         ));
     }
-    // Bounded by `limit`, which the caller chose to fit in memory.
-    let mut bytes = vec![0; len as usize];
+    let len_in_memory = usize::try_from(len).map_err(|_| {
+        Error::corruption(
+            path,
+            0,
+            "a file that fits in memory",
+            format!("a file of {len} bytes"),
+        )
+    })?;
+    let mut bytes = vec![0; len_in_memory];
     file.read_exact_at(&mut bytes, 0)
         .map_err(|e| match e.kind() {
             ErrorKind::UnexpectedEof => Error::corruption(

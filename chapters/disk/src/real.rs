@@ -87,8 +87,16 @@ impl FileSystem for RealFs {
         Ok(entries)
     }
 
+    #[cfg(not(windows))]
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         File::open(dir)?.sync_all()
+    }
+
+    /// Windows cannot open a directory as a file to sync it (and NTFS
+    /// journals its renames itself), so there is nothing to do.
+    #[cfg(windows)]
+    fn sync_dir(&self, _dir: &Path) -> io::Result<()> {
+        Ok(())
     }
 
     fn exists(&self, path: &Path) -> io::Result<bool> {

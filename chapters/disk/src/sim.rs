@@ -71,6 +71,10 @@ struct Inode {
     /// could not write and marks them clean, the disk never makes this
     /// file's unsynced bytes durable, though later syncs report success.
     sync_failed: bool,
+    /// The file was truncated (created again over itself) since its last
+    /// sync: a power loss may leave it empty, or holding part of the new
+    /// bytes, but not the old ones whole.
+    truncated: bool,
 }
 
 /// What a directory entry names.
@@ -93,7 +97,7 @@ struct Dir {
 }
 // ANCHOR_END: inode
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct State {
     inodes: HashMap<u64, Inode>,
     next_inode: u64,
@@ -225,12 +229,15 @@ impl State {
     // ANCHOR: survivor
     /// What a file holds after a power loss.
     fn survivor(&mut self, inode: &Inode) -> Vec<u8> {
-        let mut kept = inode.synced.clone();
-        let extends = inode.data.starts_with(&inode.synced);
+        // A truncation reaches the disk on its own (it is metadata), so
+        // what survives starts from nothing rather than the old bytes.
+        let base: &[u8] = if inode.truncated { &[] } else { &inode.synced };
+        let mut kept = base.to_vec();
+        let extends = inode.data.starts_with(base);
         if inode.sync_failed || !extends || self.torn == TornWrites::Lost {
             return kept;
         }
-        let unsynced = &inode.data[inode.synced.len()..];
+        let unsynced = &inode.data[base.len()..];
         if unsynced.is_empty() {
             return kept;
         }
@@ -329,6 +336,7 @@ impl SimDisk {
                 data: kept.clone(),
                 synced: kept,
                 sync_failed: false,
+                truncated: false,
             };
         }
         state.inodes = inodes;
@@ -357,6 +365,22 @@ impl SimDisk {
     /// there is a limit.
     pub fn space(&self) -> Option<u64> {
         self.state().space
+    }
+
+    /// A second disk holding a copy of everything on this one, written and
+    /// synced, with no failures to inject and no space limit: what a power
+    /// loss at this moment would leave can be looked at on the copy while
+    /// this disk goes on. Handles and locks stay with this disk.
+    pub fn fork(&self) -> SimDisk {
+        let mut state = self.state().clone();
+        state.failures.clear();
+        state.space = None;
+        state.locks.clear();
+        // Handles of this disk carry its epoch; the copy's is its own.
+        state.epoch += 1;
+        SimDisk {
+            state: Arc::new(Mutex::new(state)),
+        }
     }
 
     /// How many injected failures have fired (a write refused because the
@@ -473,7 +497,10 @@ impl WriteFile for SimWriter {
         if let Some(inode) = state.inodes.get_mut(&self.0.inode) {
             match result {
                 Err(_) => inode.sync_failed = true,
-                Ok(()) if !inode.sync_failed => inode.synced = inode.data.clone(),
+                Ok(()) if !inode.sync_failed => {
+                    inode.synced = inode.data.clone();
+                    inode.truncated = false;
+                }
                 // The pages were dropped: the sync "succeeds", and the
                 // disk still holds the old bytes.
                 Ok(()) => {}
@@ -491,13 +518,15 @@ impl FileSystem for SimDisk {
         let (dir, name) = split(path)?;
         let inode = match state.dir(&dir)?.entries.get(&name) {
             Some(Node::Dir) => return Err(already_exists(path)),
-            // Truncating keeps the inode: its synced bytes stay what they
-            // were until the next sync.
+            // Truncating keeps the inode; until the next sync a power loss
+            // leaves it empty or torn (see `survivor`), never the old
+            // bytes whole: the mistake of writing a file in place.
             Some(Node::File(inode)) => {
                 let inode = *inode;
                 if let Some(i) = state.inodes.get_mut(&inode) {
                     i.data.clear();
                     i.sync_failed = false;
+                    i.truncated = true;
                 }
                 inode
             }

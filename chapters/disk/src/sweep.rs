@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 
-use ch00_contract::{Error, Stage, WriteBatch};
+use ch00_contract::{Error, Stage, Survives, WriteBatch};
 
 use crate::{Disk, Op, SimDisk};
 
@@ -348,18 +348,32 @@ fn run<S: Stage>(
                 let ok = store.sync().is_ok();
                 model.sync(ok);
                 errors += u64::from(!ok);
+                if ok {
+                    // The power fails right now, on a copy of the disk:
+                    // everything acknowledged must be there.
+                    let copy = sim.fork();
+                    copy.power_loss();
+                    let after = S::open_with(dir, &on(Disk::simulated(copy))).map_err(|e| {
+                        problem(case, format!("{when}, then a power loss: open failed: {e}"))
+                    })?;
+                    let when = format!("{when}, then a power loss");
+                    check_reads(&after, &model.durable, &mut 0, (case, &when))?;
+                }
             }
             Step::Crash => {
                 store.simulate_crash();
                 store = open(&mut errors)?;
                 // A crash of the process keeps what the store had written
-                // to the operating system: at least what was synced.
+                // to the operating system: every write, for a store that
+                // promises that, and at least what was synced for others.
                 let mut allowed = model.live.clone();
-                for (key, values) in &model.durable {
-                    allowed
-                        .entry(key)
-                        .or_default()
-                        .extend(values.iter().cloned());
+                if S::durability(&options).process_crash != Survives::EveryWrite {
+                    for (key, values) in &model.durable {
+                        allowed
+                            .entry(key)
+                            .or_default()
+                            .extend(values.iter().cloned());
+                    }
                 }
                 let found = check_reads(&store, &allowed, &mut errors, (case, &when))?;
                 pin(&mut model.live, &found);

@@ -43,14 +43,16 @@ fn a_power_loss_keeps_what_was_synced_and_nothing_else() {
     let unsynced_data = root().join("unsynced-data");
     let unsynced_name = root().join("unsynced-name");
     write(&disk, &synced, b"kept", true);
-    write(&disk, &unsynced_data, b"first", true);
+    let mut log = disk.create(&unsynced_data).unwrap();
+    log.write_all(b"first").unwrap();
+    log.sync().unwrap();
     disk.sync_dir(&root()).unwrap();
-    // Rewritten without a sync: the data is not durable.
-    write(&disk, &unsynced_data, b"second", false);
+    // More written after the sync, and not synced: not durable.
+    log.write_all(b", second").unwrap();
     // Synced, but its directory entry is not.
     write(&disk, &unsynced_name, b"orphan", true);
     // Reads see everything before the power fails.
-    assert_eq!(read(&disk, &unsynced_data).unwrap(), b"second");
+    assert_eq!(read(&disk, &unsynced_data).unwrap(), b"first, second");
     assert_eq!(read(&disk, &unsynced_name).unwrap(), b"orphan");
 
     disk.power_loss();
@@ -245,4 +247,45 @@ fn paths_outside_the_disk_are_not_found() {
     );
     assert!(disk.open(&root().join("missing")).is_err());
     assert!(disk.create(&root().join("..").join("f")).is_err());
+}
+
+#[test]
+fn a_file_truncated_and_not_synced_is_empty_or_torn_after_a_power_loss() {
+    // Writing a file in place: the old bytes are gone the moment it is
+    // truncated, so a power loss before the sync cannot bring them back.
+    for torn in [TornWrites::Lost, TornWrites::Prefix, TornWrites::Garbage] {
+        let disk = disk();
+        disk.set_torn_writes(torn);
+        let path = root().join("data");
+        write(&disk, &path, b"old and whole", true);
+        disk.sync_dir(&root()).unwrap();
+        write(&disk, &path, b"new", false);
+        disk.power_loss();
+        let left = read(&disk, &path).unwrap();
+        assert!(left.len() <= 3, "{torn:?}: {left:?}");
+        assert_ne!(left, b"old and whole", "{torn:?}");
+        if torn == TornWrites::Lost {
+            assert!(left.is_empty());
+        }
+        // A sync after the rewrite makes the new bytes durable, whole.
+        write(&disk, &path, b"newer", true);
+        disk.power_loss();
+        assert_eq!(read(&disk, &path).unwrap(), b"newer");
+    }
+}
+
+#[test]
+fn a_fork_is_what_a_power_loss_would_leave_now() {
+    let disk = disk();
+    let path = root().join("a");
+    write(&disk, &path, b"synced", true);
+    disk.sync_dir(&root()).unwrap();
+    disk.fail(Op::Write, 0);
+    let copy = disk.fork();
+    // The copy injects no failure, and goes its own way.
+    write(&copy, &root().join("b"), b"only on the copy", true);
+    copy.power_loss();
+    assert_eq!(read(&copy, &path).unwrap(), b"synced");
+    assert_eq!(read(&disk, &root().join("b")), None);
+    assert!(disk.create(&root().join("c")).unwrap().write(b"x").is_err());
 }

@@ -326,9 +326,14 @@ impl History {
     }
 
     /// After a crash of the process, the store came back holding `model`.
+    /// The states after the last one equal to it are gone for good: a
+    /// later power loss must not bring back what the crash visibly lost.
     fn reopened(mut self, model: &Model) -> History {
         self.process = vec![model.clone()];
-        self.disk.push(model.clone());
+        match self.disk.iter().rposition(|state| state == model) {
+            Some(i) => self.disk.truncate(i + 1),
+            None => self.disk.push(model.clone()),
+        }
         self
     }
 }
