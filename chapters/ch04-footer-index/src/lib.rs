@@ -13,4 +13,4 @@ pub mod merge;
 mod store;
 pub mod table;
 
-pub use store::{FILE_NAME, FooterIndexStore, Options};
+pub use store::{FILE_NAME, FooterIndexStore, OneTableStore, Options, TableFile};

@@ -1,20 +1,62 @@
 //! The store: a sorted write buffer in memory over one table on disk.
+//!
+//! The store does not care how its table is laid out: it needs a table it
+//! can open, write from a sorted stream, look a key up in and scan, which
+//! is [`TableFile`]. Chapter 4's table is one; chapter 5 brings others and
+//! reuses this store unchanged.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use ch00_contract::{
-    Durability, Error, IoContext, KeyRange, KvStore, Metrics, PowerSwitch, Result, Scan, Stage,
-    check_key, check_value,
+    Durability, IoContext, KeyRange, KvStore, Metrics, PowerSwitch, Result, Scan, Stage, check_key,
+    check_value,
 };
-use disk::{DirLock, Disk, atomic};
+use disk::{CountingFile, DirLock, Disk, atomic};
 
-use crate::format::TableWriter;
 use crate::merge::Merged;
 use crate::table::Table;
 
 /// The one table file in the store's directory.
 pub const FILE_NAME: &str = "data.kvfi";
+
+// ANCHOR: table_file
+/// What the store needs of a table file format.
+pub trait TableFile: Sized + fmt::Debug + Send {
+    /// How tables are written (chapter 5's block size, say).
+    type Options: Clone + fmt::Debug + Send;
+
+    /// The table file's name in the store's directory.
+    const FILE_NAME: &'static str;
+
+    /// Opens the table at `path`, checking what it reads.
+    fn open(disk: &Disk, path: &Path) -> Result<Self>;
+
+    /// Writes `entries`, in strictly ascending key order, as a new table
+    /// at `path`, synced, and opens it.
+    fn write(disk: &Disk, path: &Path, options: &Self::Options, entries: Scan<'_>) -> Result<Self>;
+
+    /// The value stored under `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// Whether the table may hold `key`, answered without a read: `false`
+    /// only if it certainly does not.
+    fn may_contain(&self, key: &[u8]) -> bool;
+
+    /// The pairs of `range`, in key order.
+    fn scan(&self, range: &KeyRange) -> Scan<'_>;
+
+    /// The open file, for its read counters.
+    fn file(&self) -> &CountingFile;
+
+    /// Bytes of memory the table's index holds.
+    fn index_bytes(&self) -> u64;
+
+    /// The table's file now has the name `path` (a rename moved it).
+    fn renamed(self, path: &Path) -> Self;
+}
+// ANCHOR_END: table_file
 
 /// How a store is opened.
 #[derive(Clone, Debug, Default)]
@@ -27,11 +69,13 @@ pub struct Options {
 // ANCHOR: store
 /// Writes in a sorted buffer; everything older in one table file.
 #[derive(Debug)]
-pub struct FooterIndexStore {
+pub struct OneTableStore<T: TableFile> {
     path: PathBuf,
     disk: Disk,
+    /// How new tables are written.
+    table_options: T::Options,
     /// The table file in the directory now; `None` before the first sync.
-    table: Option<Table>,
+    table: Option<T>,
     /// The table was renamed into place but its directory sync failed, so
     /// a power loss may still bring back the one before: the next sync
     /// writes it again (see `sync`).
@@ -49,28 +93,32 @@ pub struct FooterIndexStore {
 }
 // ANCHOR_END: store
 
-impl FooterIndexStore {
+/// Chapter 4's store: the buffer over chapter 4's table.
+pub type FooterIndexStore = OneTableStore<Table>;
+
+impl<T: TableFile> OneTableStore<T> {
     // ANCHOR: open
-    /// Opens the store in `dir`: the table's footer and index, checked. A
-    /// missing file is an empty store.
-    pub fn open_with(dir: &Path, options: &Options) -> Result<FooterIndexStore> {
-        let disk = options.disk.clone();
+    /// Opens the store in `dir` on `disk`: the table's footer and index,
+    /// checked. A missing file is an empty store.
+    pub fn open_in(dir: &Path, disk: &Disk, table_options: &T::Options) -> Result<Self> {
+        let disk = disk.clone();
         // Two stores syncing one table would each overwrite the other's.
         let lock = disk.lock(dir).context("locking", dir)?;
-        let path = dir.join(FILE_NAME);
+        let path = dir.join(T::FILE_NAME);
         // A sync that a crash interrupted left its temporary file; the
         // previous complete table is still in place.
         atomic::remove_temp(&disk, &path)?;
         let table = match disk.exists(&path) {
             Ok(false) => None,
-            _ => Some(Table::open(&disk, &path)?),
+            _ => Some(T::open(&disk, &path)?),
         };
         // The table this store answers from must be the one a power failure
         // leaves: sync the rename a crash may have left unsynced.
         atomic::sync_dir(&disk, dir)?;
-        Ok(FooterIndexStore {
+        Ok(OneTableStore {
             path,
             disk,
+            table_options: table_options.clone(),
             table,
             table_unsynced: false,
             buffer: BTreeMap::new(),
@@ -82,11 +130,6 @@ impl FooterIndexStore {
     }
     // ANCHOR_END: open
 
-    /// Opens the store in `dir` with the default options (the real disk).
-    pub fn open(dir: &Path) -> Result<FooterIndexStore> {
-        FooterIndexStore::open_with(dir, &Options::default())
-    }
-
     /// The table file's path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -97,30 +140,20 @@ impl FooterIndexStore {
         self.buffer.len()
     }
 
-    /// Records in the table (not counting the buffer).
-    pub fn table_len(&self) -> usize {
-        self.table.as_ref().map_or(0, Table::len)
+    /// The table, if a sync has written one.
+    pub fn table(&self) -> Option<&T> {
+        self.table.as_ref()
     }
 
     /// Writes the buffer merged over the table to a new table file at
-    /// `temp`, synced, and opens it (with the index its writer kept: no
-    /// need to read back what is in memory).
-    fn write_table(&self, temp: &Path) -> Result<Table> {
-        let mut finished = None;
-        atomic::write_file_with(&self.disk, temp, |out| {
-            let mut writer = TableWriter::new(temp, out);
-            for entry in self.merged(&KeyRange::all()) {
-                let (key, value) = entry?;
-                writer.add(&key, &value)?;
-            }
-            let done = writer.finish()?;
-            finished = Some((done.footer, done.index));
-            Ok(())
-        })?;
-        let Some((footer, index)) = finished else {
-            return Err(Error::InvalidInput("the sync wrote no table".into()));
-        };
-        Table::open_written(&self.disk, temp, &footer, index)
+    /// `temp`, synced, and opens it.
+    fn write_table(&self, temp: &Path) -> Result<T> {
+        T::write(
+            &self.disk,
+            temp,
+            &self.table_options,
+            self.merged(&KeyRange::all()),
+        )
     }
 
     // ANCHOR: merged
@@ -139,7 +172,7 @@ impl FooterIndexStore {
     // ANCHOR_END: merged
 }
 
-impl KvStore for FooterIndexStore {
+impl<T: TableFile> KvStore for OneTableStore<T> {
     // ANCHOR: kv_store
     fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         check_key(key)?;
@@ -161,9 +194,10 @@ impl KvStore for FooterIndexStore {
 
     fn delete(&mut self, key: &[u8]) -> Result<()> {
         check_key(key)?;
-        // The index is in memory, so whether the table holds the key costs
-        // no read; only then does the delete need remembering.
-        if self.table.as_ref().is_some_and(|t| t.contains(key)) {
+        // Whether the table may hold the key costs no read (chapter 4's
+        // index holds every key); only then does the delete need
+        // remembering.
+        if self.table.as_ref().is_some_and(|t| t.may_contain(key)) {
             self.buffer.insert(key.to_vec(), None);
         } else {
             self.buffer.remove(key);
@@ -223,13 +257,30 @@ impl KvStore for FooterIndexStore {
     // ANCHOR_END: sync
 
     fn metrics(&self) -> Metrics {
-        let file = self.table.as_ref().map(Table::file);
+        let file = self.table.as_ref().map(T::file);
         let mut metrics = Metrics::new();
-        metrics.index_bytes = Some(self.table.as_ref().map_or(0, Table::index_bytes));
+        metrics.index_bytes = Some(self.table.as_ref().map_or(0, T::index_bytes));
         metrics.reads = Some(self.retired_reads + file.map_or(0, |f| f.reads()));
         metrics.bytes_read = Some(self.retired_bytes_read + file.map_or(0, |f| f.bytes_read()));
         metrics.bytes_written = Some(self.bytes_written);
         metrics
+    }
+}
+
+impl FooterIndexStore {
+    /// Opens the store in `dir` with `options`.
+    pub fn open_with(dir: &Path, options: &Options) -> Result<FooterIndexStore> {
+        OneTableStore::open_in(dir, &options.disk, &())
+    }
+
+    /// Opens the store in `dir` with the default options (the real disk).
+    pub fn open(dir: &Path) -> Result<FooterIndexStore> {
+        FooterIndexStore::open_with(dir, &Options::default())
+    }
+
+    /// Records in the table (not counting the buffer).
+    pub fn table_len(&self) -> usize {
+        self.table.as_ref().map_or(0, Table::len)
     }
 }
 

@@ -4,12 +4,13 @@
 
 use std::path::Path;
 
-use ch00_contract::{Error, KeyRange, KeyValue, Result};
+use ch00_contract::{Error, KeyRange, KeyValue, Result, Scan};
 use ch03_sorted_file::format::decode_record;
-use disk::{CountingFile, Disk};
+use disk::{CountingFile, Disk, atomic};
 
-use crate::format::{FOOTER_LEN, Footer, RECORD_HEADER_LEN, file_len};
+use crate::format::{FOOTER_LEN, Footer, RECORD_HEADER_LEN, TableWriter, file_len};
 use crate::index::{Entry, Index};
+use crate::store::TableFile;
 
 /// How many bytes of records a scan asks for in one read, at least: large
 /// enough that a long scan costs few system calls, small enough that a
@@ -254,3 +255,62 @@ impl Iterator for TableScan<'_> {
     }
 }
 // ANCHOR_END: scan
+
+// ANCHOR: table_file
+impl TableFile for Table {
+    /// Chapter 4's table has nothing to set.
+    type Options = ();
+
+    const FILE_NAME: &'static str = crate::store::FILE_NAME;
+
+    fn open(disk: &Disk, path: &Path) -> Result<Table> {
+        Table::open(disk, path)
+    }
+
+    /// Streams the entries into a new table at `path`, syncs it, and opens
+    /// it with the index its writer kept: no need to read back what is in
+    /// memory.
+    fn write(disk: &Disk, path: &Path, _: &(), entries: Scan<'_>) -> Result<Table> {
+        let mut finished = None;
+        atomic::write_file_with(disk, path, |out| {
+            let mut writer = TableWriter::new(path, out);
+            for entry in entries {
+                let (key, value) = entry?;
+                writer.add(&key, &value)?;
+            }
+            let done = writer.finish()?;
+            finished = Some((done.footer, done.index));
+            Ok(())
+        })?;
+        let Some((footer, index)) = finished else {
+            return Err(Error::InvalidInput("the sync wrote no table".into()));
+        };
+        Table::open_written(disk, path, &footer, index)
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Table::get(self, key)
+    }
+
+    /// The whole index is in memory: the answer is exact.
+    fn may_contain(&self, key: &[u8]) -> bool {
+        self.contains(key)
+    }
+
+    fn scan(&self, range: &KeyRange) -> Scan<'_> {
+        Box::new(Table::scan(self, range))
+    }
+
+    fn file(&self) -> &CountingFile {
+        &self.file
+    }
+
+    fn index_bytes(&self) -> u64 {
+        Table::index_bytes(self)
+    }
+
+    fn renamed(self, path: &Path) -> Table {
+        Table::renamed(self, path)
+    }
+}
+// ANCHOR_END: table_file
