@@ -343,6 +343,9 @@ impl BlockIndex {
                 format!("{first_len} bytes"),
             ));
         }
+        // Exactly as many handles as blocks: the index's memory is the
+        // point of this chapter, and a test asserts it.
+        blocks.shrink_to_fit();
         Ok(BlockIndex {
             count,
             first_key: first_key.into(),
