@@ -31,6 +31,8 @@ impl Measured for ch01_memory::MemoryStore {}
 impl Measured for ch02_fsdb::FsStore {}
 impl Measured for ch03_sorted_file::SortedFileStore {}
 impl Measured for ch04_footer_index::FooterIndexStore {}
+impl Measured for ch05_sparse_index::SparseIndexStore {}
+impl Measured for ch05_sparse_index::IndexOfIndexStore {}
 
 /// One store the harness can measure.
 #[derive(Clone)]
@@ -141,6 +143,10 @@ pub fn all() -> Vec<Subject> {
             .workload_up_to(Workload::FillBatch, 10_000, DEFAULT_BATCHES),
         stage::<ch03_sorted_file::SortedFileStore>("a sorted map saved whole to one file"),
         stage::<ch04_footer_index::FooterIndexStore>("sorted records, a full index, a footer"),
+        stage::<ch05_sparse_index::SparseIndexStore>("blocks of records, one index entry per block"),
+        stage::<ch05_sparse_index::IndexOfIndexStore>(
+            "chapter 4's table and every 16th index entry in memory",
+        ),
         peer::<RawFsStore>("one file per key with plain std::fs: the floor of chapter 2")
             .up_to(100_000, MANY_FILES)
             .workload_up_to(Workload::FillBatch, 10_000, DEFAULT_BATCHES)

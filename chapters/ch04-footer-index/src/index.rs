@@ -39,7 +39,7 @@ pub struct Entry<'a> {
 
 /// The fixed fields of the entry at `at` in `bytes`, which the caller has
 /// checked holds at least [`INDEX_ENTRY_HEADER_LEN`] bytes there.
-fn fields(bytes: &[u8], at: usize) -> (usize, u64, u32) {
+pub fn fields(bytes: &[u8], at: usize) -> (usize, u64, u32) {
     let mut key_len = [0; 2];
     let mut offset = [0; 8];
     let mut crc = [0; 4];

@@ -13,6 +13,9 @@ pub mod block;
 pub mod format;
 mod store;
 pub mod table;
+pub mod two_level;
 
-pub use store::{FILE_NAME, Options, SparseIndexStore};
+pub use store::{
+    FILE_NAME, IndexOfIndexOptions, IndexOfIndexStore, Options, Sparse, SparseIndexStore,
+};
 pub use table::{Lookup, Table};
