@@ -440,8 +440,15 @@ impl Report {
         )
     }
 
-    /// The whole report as Markdown, for the book.
+    /// The whole report as Markdown, for the book, with its charts in
+    /// `book/src/generated/`.
     pub fn to_markdown(&self) -> String {
+        self.to_markdown_with_charts_in("generated/")
+    }
+
+    /// The whole report as Markdown, its charts linked under `charts` (a
+    /// path from the book's `src/`, ending in `/`).
+    pub fn to_markdown_with_charts_in(&self, charts: &str) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -497,8 +504,8 @@ impl Report {
             out.push_str(&self.workload_table(w).to_markdown());
             let _ = writeln!(
                 out,
-                "\n![{name}: operations per second by subject](generated/bars-{name}.svg)\n\
-                 ![{name}: time per operation against N](generated/growth-{name}.svg)",
+                "\n![{name}: operations per second by subject]({charts}bars-{name}.svg)\n\
+                 ![{name}: time per operation against N]({charts}growth-{name}.svg)",
                 name = w.name()
             );
         }

@@ -53,6 +53,9 @@ pub struct Subject {
     pub no_sync: Option<&'static str>,
     /// Workloads run only up to a size, each with the reason.
     pub workload_limits: Vec<(Workload, u64, &'static str)>,
+    /// A stage with other settings, for a chapter's measurements: run only
+    /// when named in `--subjects`, never in the default comparison.
+    pub only_when_named: bool,
     open: fn(&Path) -> Result<Box<dyn Measured>>,
 }
 
@@ -113,7 +116,45 @@ pub fn stage<S: Stage + Measured + 'static>(description: &'static str) -> Subjec
         limit: None,
         no_sync: (!durability.keeps_data()).then_some("an in-memory store has nothing to sync"),
         workload_limits: Vec::new(),
+        only_when_named: false,
         open: open_default::<S>,
+    }
+}
+
+/// Chapter 5's block table with blocks of `B` bytes.
+fn open_blocks<const B: usize>(dir: &Path) -> Result<Box<dyn Measured>> {
+    let options = ch05_sparse_index::Options {
+        block_size: B,
+        ..Default::default()
+    };
+    Ok(Box::new(ch05_sparse_index::SparseIndexStore::open_with(
+        dir, &options,
+    )?))
+}
+
+/// Chapter 5's index of the index with every `N`th entry sampled.
+fn open_sampled<const N: u32>(dir: &Path) -> Result<Box<dyn Measured>> {
+    let options = ch05_sparse_index::IndexOfIndexOptions {
+        interval: N,
+        ..Default::default()
+    };
+    Ok(Box::new(ch05_sparse_index::IndexOfIndexStore::open_with(
+        dir, &options,
+    )?))
+}
+
+/// A chapter-5 stage with other settings, named `name`: run only when
+/// asked for by name.
+fn setting<S: Stage + Measured + 'static>(
+    name: &'static str,
+    description: &'static str,
+    open: fn(&Path) -> Result<Box<dyn Measured>>,
+) -> Subject {
+    Subject {
+        name,
+        only_when_named: true,
+        open,
+        ..stage::<S>(description)
     }
 }
 
@@ -143,9 +184,42 @@ pub fn all() -> Vec<Subject> {
             .workload_up_to(Workload::FillBatch, 10_000, DEFAULT_BATCHES),
         stage::<ch03_sorted_file::SortedFileStore>("a sorted map saved whole to one file"),
         stage::<ch04_footer_index::FooterIndexStore>("sorted records, a full index, a footer"),
-        stage::<ch05_sparse_index::SparseIndexStore>("blocks of records, one index entry per block"),
+        stage::<ch05_sparse_index::SparseIndexStore>(
+            "blocks of records, one index entry per block",
+        ),
         stage::<ch05_sparse_index::IndexOfIndexStore>(
             "chapter 4's table and every 16th index entry in memory",
+        ),
+        // Chapter 5's settings, measured for its page (only when named).
+        setting::<ch05_sparse_index::SparseIndexStore>(
+            "ch05-block-256",
+            "block table, 256-byte blocks",
+            open_blocks::<256>,
+        ),
+        setting::<ch05_sparse_index::SparseIndexStore>(
+            "ch05-block-1k",
+            "block table, 1 KiB blocks",
+            open_blocks::<1024>,
+        ),
+        setting::<ch05_sparse_index::SparseIndexStore>(
+            "ch05-block-16k",
+            "block table, 16 KiB blocks",
+            open_blocks::<16384>,
+        ),
+        setting::<ch05_sparse_index::SparseIndexStore>(
+            "ch05-block-64k",
+            "block table, 64 KiB blocks",
+            open_blocks::<65536>,
+        ),
+        setting::<ch05_sparse_index::IndexOfIndexStore>(
+            "ch05-sample-4",
+            "index of the index, every 4th entry",
+            open_sampled::<4>,
+        ),
+        setting::<ch05_sparse_index::IndexOfIndexStore>(
+            "ch05-sample-64",
+            "index of the index, every 64th entry",
+            open_sampled::<64>,
         ),
         peer::<RawFsStore>("one file per key with plain std::fs: the floor of chapter 2")
             .up_to(100_000, MANY_FILES)

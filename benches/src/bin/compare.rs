@@ -147,7 +147,13 @@ fn run(args: Args) -> Result<(), String> {
     }
     let chosen: Vec<Subject> = all
         .into_iter()
-        .filter(|s| args.subjects.is_empty() || args.subjects.iter().any(|n| n == s.name))
+        .filter(|s| {
+            if args.subjects.is_empty() {
+                !s.only_when_named
+            } else {
+                args.subjects.iter().any(|n| n == s.name)
+            }
+        })
         .collect();
     let workloads: Vec<Workload> = if args.workloads.is_empty() {
         Workload::ALL.to_vec()
@@ -313,7 +319,24 @@ fn write_outputs(report: &Report, out: &Path) -> Result<(), String> {
         std::fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))
     };
     std::fs::create_dir_all(out).map_err(|e| format!("creating {}: {e}", out.display()))?;
-    write("results.md", report.to_markdown())?;
+    // Charts are linked from the book's `src/` when the output is inside
+    // it (so that a page can include results.md), else from beside it.
+    let book_src = workspace().join("book/src");
+    let charts = match (out.canonicalize(), book_src.canonicalize()) {
+        (Ok(out), Ok(src)) => match out.strip_prefix(&src) {
+            Ok(rel) => format!("{}/", rel.display()),
+            Err(_) => String::new(),
+        },
+        _ => String::new(),
+    };
+    write("results.md", report.to_markdown_with_charts_in(&charts))?;
+    // One table per workload, for a page that shows only some of them.
+    for w in report.workloads() {
+        write(
+            &format!("table-{}.md", w.name()),
+            report.workload_table(w).to_markdown(),
+        )?;
+    }
     write(
         "results.json",
         serde_json::to_string_pretty(report).map_err(|e| e.to_string())?,

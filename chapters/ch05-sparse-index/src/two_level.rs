@@ -18,13 +18,14 @@
 //!                         the next (u32): each slice read is checked
 //!                      …  key bytes
 //!                    then the table's last key: 2 length, then its bytes
-//! end-32       32    top footer:
+//! end-36       36    top footer:
 //!                      8  top index offset (u64)
 //!                      8  top index length (u64)
 //!                      4  CRC-32 of the top index (u32)
 //!                      4  sampling interval N (u32)
 //!                      2  format version (1)
 //!                      2  reserved, zero
+//!                      4  CRC-32 of the 28 footer bytes before it
 //!                      4  magic "KVII"
 //! ```
 
@@ -45,7 +46,7 @@ pub const MAGIC: [u8; 4] = *b"KVII";
 /// The version this code writes and the only one it reads.
 pub const VERSION: u16 = 1;
 /// The top footer's fixed size.
-pub const TOP_FOOTER_LEN: usize = 32;
+pub const TOP_FOOTER_LEN: usize = 36;
 /// Key length, place, record offset and CRC before each sample's key.
 pub const SAMPLE_HEADER_LEN: usize = 22;
 /// The sampling interval when nobody says otherwise.
@@ -142,7 +143,9 @@ pub fn write_two_level<W: Write>(
     footer[16..20].copy_from_slice(&crc32fast::hash(&top).to_le_bytes());
     footer[20..24].copy_from_slice(&(interval as u32).to_le_bytes());
     footer[24..26].copy_from_slice(&VERSION.to_le_bytes());
-    footer[28..32].copy_from_slice(&MAGIC);
+    let crc = crc32fast::hash(&footer[..28]);
+    footer[28..32].copy_from_slice(&crc.to_le_bytes());
+    footer[32..36].copy_from_slice(&MAGIC);
     out.write_all(&top)
         .and_then(|()| out.write_all(&footer))
         .context("writing", path)
@@ -174,9 +177,13 @@ impl TwoLevelTable {
         let mut bytes = vec![0; TABLE_FOOTER_LEN + top_len as usize];
         file.read_exact_at(&mut bytes, start)?;
         let (table_footer, top) = bytes.split_at(TABLE_FOOTER_LEN);
-        let table = TableFooter::decode(path, table_footer.try_into().map_err(|_| {
-            Error::corruption(path, start, "a footer", "fewer bytes")
-        })?, top_offset)?;
+        let table = TableFooter::decode(
+            path,
+            table_footer
+                .try_into()
+                .map_err(|_| Error::corruption(path, start, "a footer", "fewer bytes"))?,
+            top_offset,
+        )?;
         if crc32fast::hash(top) != top_crc {
             return Err(Error::corruption(
                 path,
@@ -200,8 +207,21 @@ impl TwoLevelTable {
 /// index's offset, length and CRC.
 fn check_top_footer(path: &Path, tail: &[u8; TOP_FOOTER_LEN], len: u64) -> Result<(u64, u64, u32)> {
     let at = len - TOP_FOOTER_LEN as u64;
-    if tail[28..32] != MAGIC {
-        return Err(Error::corruption(path, at + 28, "the magic number \"KVII\"", "other bytes"));
+    if tail[32..36] != MAGIC {
+        return Err(Error::corruption(
+            path,
+            at + 32,
+            "the magic number \"KVII\"",
+            "other bytes",
+        ));
+    }
+    if u32_at(tail, 28) != crc32fast::hash(&tail[..28]) {
+        return Err(Error::corruption(
+            path,
+            at + 28,
+            "a top footer whose CRC-32 matches",
+            "another: the footer is damaged",
+        ));
     }
     if u16_at(tail, 24) != usize::from(VERSION) || u16_at(tail, 26) != 0 {
         return Err(Error::corruption(
@@ -269,7 +289,10 @@ fn decode_samples(
             Some(p) => p.key < sample.key && p.place < sample.place && p.record < sample.record,
         };
         if !rising || sample.place >= table.index_len || sample.record >= table.index_offset {
-            return Err(bad(at, "samples rising in key, place and record, inside the table"));
+            return Err(bad(
+                at,
+                "samples rising in key, place and record, inside the table",
+            ));
         }
         samples.push(sample);
         at += SAMPLE_HEADER_LEN + key_len;
@@ -294,7 +317,10 @@ impl TwoLevelTable {
     /// Reads slice `i` of the full index (one read) and checks its CRC.
     fn read_slice(&self, i: usize) -> Result<Vec<u8>> {
         let start = self.samples[i].place;
-        let end = self.samples.get(i + 1).map_or(self.table.index_len, |s| s.place);
+        let end = self
+            .samples
+            .get(i + 1)
+            .map_or(self.table.index_len, |s| s.place);
         let mut bytes = vec![0; (end - start) as usize];
         self.file
             .read_exact_at(&mut bytes, self.table.index_offset + start)?;
@@ -345,7 +371,9 @@ impl TwoLevelTable {
 
     /// Where the record after the last of slice `i` starts.
     fn slice_records_end(&self, i: usize) -> u64 {
-        self.samples.get(i + 1).map_or(self.table.index_offset, |s| s.record)
+        self.samples
+            .get(i + 1)
+            .map_or(self.table.index_offset, |s| s.record)
     }
 
     /// Checks the record bytes `record` read for `entry` and returns its
@@ -384,7 +412,9 @@ impl TwoLevelTable {
         let Ok(n) = entries.binary_search_by(|e| e.key.cmp(key)) else {
             return Ok(None);
         };
-        let end = entries.get(n + 1).map_or(self.slice_records_end(i), |e| e.offset);
+        let end = entries
+            .get(n + 1)
+            .map_or(self.slice_records_end(i), |e| e.offset);
         let entry = &entries[n];
         let len = end.saturating_sub(entry.offset);
         // The longest record the contract allows, before allocating.
@@ -415,7 +445,9 @@ impl TwoLevelTable {
             return Ok((Vec::new(), ends));
         };
         let run_start = entries[a].offset;
-        let run_end = entries.get(b + 1).map_or(self.slice_records_end(i), |e| e.offset);
+        let run_end = entries
+            .get(b + 1)
+            .map_or(self.slice_records_end(i), |e| e.offset);
         let max = (b - a + 1) * (RECORD_HEADER_LEN + ch00_contract::MAX_KEY_LEN + MAX_VALUE_LEN);
         if run_end < run_start || run_end - run_start > max as u64 {
             return Err(Error::corruption(
@@ -429,13 +461,18 @@ impl TwoLevelTable {
         self.file.read_exact_at(&mut run, run_start)?;
         let mut out = Vec::with_capacity(b - a + 1);
         for n in a..=b {
-            let end = entries.get(n + 1).map_or(self.slice_records_end(i), |e| e.offset);
+            let end = entries
+                .get(n + 1)
+                .map_or(self.slice_records_end(i), |e| e.offset);
             let from = (entries[n].offset - run_start) as usize;
             let to = (end - run_start) as usize;
             let record = run.get(from..to).ok_or_else(|| {
                 Error::corruption(self.file.path(), entries[n].offset, "a record", "none")
             })?;
-            out.push((entries[n].key.to_vec(), self.check_record(&entries[n], record)?));
+            out.push((
+                entries[n].key.to_vec(),
+                self.check_record(&entries[n], record)?,
+            ));
         }
         Ok((out, ends))
     }
@@ -534,7 +571,10 @@ impl Iterator for TwoLevelScan<'_> {
                 return Some(Ok(pair));
             }
             let samples = &self.table.samples;
-            if self.done || self.next >= samples.len() || self.range.is_past_end(&samples[self.next].key) {
+            if self.done
+                || self.next >= samples.len()
+                || self.range.is_past_end(&samples[self.next].key)
+            {
                 return None;
             }
             match self.table.scan_slice(self.next, &self.range) {

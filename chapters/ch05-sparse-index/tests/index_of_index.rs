@@ -66,14 +66,18 @@ fn a_get_is_two_reads_a_slice_of_the_index_and_the_record() {
     // index together: two reads, and none of the full index.
     let samples = N.div_ceil(16) as u64;
     let top = samples * (SAMPLE_HEADER_LEN as u64 + 12) + 2 + 12;
-    assert_eq!(reads(&store), (2, 32 + 40 + top));
+    assert_eq!(reads(&store), (2, 36 + 40 + top));
     // A slice is 16 index entries of 14 + 12 bytes; a record 6 + 12 + 100.
     for i in [0, 1, 15, 16, N / 2, N - 1] {
         let before = reads(&store);
         assert_eq!(store.get(&key(i)).unwrap(), Some(vec![b'v'; 100]));
         let after = reads(&store);
         let slice = if i >= N - N % 16 { (N % 16) as u64 } else { 16 } * 26;
-        assert_eq!((after.0 - before.0, after.1 - before.1), (2, slice + 118), "get({i})");
+        assert_eq!(
+            (after.0 - before.0, after.1 - before.1),
+            (2, slice + 118),
+            "get({i})"
+        );
     }
     // A key outside the table's keys costs no read.
     let before = reads(&store);
@@ -88,4 +92,3 @@ fn a_get_is_two_reads_a_slice_of_the_index_and_the_record() {
     );
 }
 // ANCHOR_END: two_reads
-
