@@ -397,6 +397,7 @@ impl Table {
             span: 0,
             at: 0,
             read_len: 0,
+            skip_below: None,
             done: range.is_empty(),
         }
     }
@@ -487,6 +488,8 @@ pub struct Cursor<'t> {
     at: usize,
     /// Bytes the last read asked for.
     read_len: usize,
+    /// Set by a seek: entries before this key are skipped.
+    skip_below: Option<Vec<u8>>,
     done: bool,
 }
 
@@ -525,8 +528,39 @@ impl Cursor<'_> {
                 // Before the start, in the first block: skip.
                 continue;
             }
+            if self.skip_below.as_deref().is_some_and(|below| key < below) {
+                continue;
+            }
             return Ok(Some(found.entry(&self.buffer)));
         }
+    }
+
+    /// Moves the cursor to the first entry at or after `key` (within the
+    /// range it was made for): the blocks it holds are dropped, and the
+    /// next read starts at the block that can hold `key`. What a merge of
+    /// several tables uses to skip ahead.
+    pub fn seek(&mut self, key: &[u8]) {
+        // Never before the range's own start.
+        let target = if self.range.is_before_start(key) {
+            None
+        } else {
+            Some(key.to_vec())
+        };
+        self.next_block = match (&target, self.range.is_empty()) {
+            (_, true) => self.table.index.blocks.len(),
+            (Some(key), false) => self.table.index.seek(Bound::Included(key)),
+            (None, false) => self
+                .table
+                .index
+                .seek(self.range.start.as_ref().map(Vec::as_slice)),
+        };
+        self.skip_below = target;
+        self.buffer.clear();
+        self.spans.clear();
+        self.span = 0;
+        self.at = 0;
+        self.read_len = 0;
+        self.done = self.range.is_empty();
     }
 
     /// Reads the next blocks of the range; `false` when there are none.
