@@ -354,6 +354,7 @@ impl BlockIndex {
     }
     // ANCHOR_END: decode_index
 
+    // ANCHOR: find
     /// The block that holds `key` if any block does: the first whose last
     /// key is at least `key`. `None` when `key` is outside the table's
     /// range, which costs no read.
@@ -374,6 +375,7 @@ impl BlockIndex {
             Excluded(k) => self.blocks.partition_point(|b| &*b.last_key <= k),
         }
     }
+    // ANCHOR_END: find
 
     /// Bytes of memory the index holds: the handles and their keys.
     pub fn heap_bytes(&self) -> u64 {

@@ -12,6 +12,7 @@ use disk::{CountingFile, Disk, atomic};
 use crate::block::{self, EntryRef, EntrySpan, check_crc, decode_entry, entry_len, push_entry};
 use crate::format::{BlockHandle, BlockIndex, FOOTER_LEN, Footer, encode_index, push_handle};
 
+// ANCHOR: block_size
 /// The block size when nobody says otherwise, in bytes.
 pub const DEFAULT_BLOCK_SIZE: usize = 4096;
 
@@ -19,6 +20,7 @@ pub const DEFAULT_BLOCK_SIZE: usize = 4096;
 /// its reads up to this, so a short scan reads little and a long one
 /// costs few system calls.
 pub const MAX_SCAN_READ: usize = 64 * 1024;
+// ANCHOR_END: block_size
 
 // ANCHOR: writer
 /// Writes a block table in one pass from entries in strictly ascending
@@ -310,6 +312,7 @@ impl Table {
     }
     // ANCHOR_END: get
 
+    // ANCHOR: read_blocks
     /// The bytes of blocks `first..end`, which lie back to back: one read.
     fn read_blocks(&self, first: usize, end: usize) -> Result<Vec<u8>> {
         let blocks = &self.index.blocks[first..end];
@@ -323,6 +326,7 @@ impl Table {
         self.file.read_exact_at(&mut bytes, a.offset)?;
         Ok(bytes)
     }
+    // ANCHOR_END: read_blocks
 
     // ANCHOR: check_block
     /// Checks block `i`, found at `at` in `bytes`, whole: its CRC-32, then
@@ -471,6 +475,7 @@ impl Table {
 }
 
 // ANCHOR: cursor
+// ANCHOR: cursor_type
 /// A position in a table's range: it reads the range's blocks in order,
 /// one block the first time and twice as many bytes each time after, up
 /// to [`MAX_SCAN_READ`], and hands out entries borrowed from what it read.
@@ -492,8 +497,10 @@ pub struct Cursor<'t> {
     skip_below: Option<Vec<u8>>,
     done: bool,
 }
+// ANCHOR_END: cursor_type
 
 impl Cursor<'_> {
+    // ANCHOR: next_entry
     /// The next entry of the range, borrowed from the cursor (a lending
     /// iterator: the borrow ends before the cursor moves again).
     pub fn next_entry(&mut self) -> Result<Option<EntryRef<'_>>> {
@@ -534,6 +541,7 @@ impl Cursor<'_> {
             return Ok(Some(found.entry(&self.buffer)));
         }
     }
+    // ANCHOR_END: next_entry
 
     /// Moves the cursor to the first entry at or after `key` (within the
     /// range it was made for): the blocks it holds are dropped, and the
@@ -563,6 +571,7 @@ impl Cursor<'_> {
         self.done = self.range.is_empty();
     }
 
+    // ANCHOR: fill
     /// Reads the next blocks of the range; `false` when there are none.
     fn fill(&mut self) -> Result<bool> {
         let blocks = &self.table.index.blocks;
@@ -607,6 +616,7 @@ impl Cursor<'_> {
             Bound::Excluded(end) => **before < **end,
         }
     }
+    // ANCHOR_END: fill
 }
 // ANCHOR_END: cursor
 
@@ -620,6 +630,7 @@ fn in_start(start: &Bound<Vec<u8>>, key: &[u8]) -> bool {
     }
 }
 
+// ANCHOR: entries
 /// A cursor's entries, owned: the edge where borrowed bytes become the
 /// pairs the rest of the store passes around.
 pub struct Entries<'t>(Cursor<'t>);
@@ -639,6 +650,7 @@ impl Iterator for Entries<'_> {
         }
     }
 }
+// ANCHOR_END: entries
 
 // ANCHOR: table_file
 impl TableFile for Table {

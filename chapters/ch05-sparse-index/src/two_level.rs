@@ -307,6 +307,7 @@ struct SliceEntry<'a> {
 }
 
 impl TwoLevelTable {
+    // ANCHOR: slice
     /// The sample whose slice can hold `key`: the last sample at or before
     /// it. `None` if `key` is outside the table's keys: no read.
     fn slice_of(&self, key: &[u8]) -> Option<usize> {
@@ -334,6 +335,7 @@ impl TwoLevelTable {
         }
         Ok(bytes)
     }
+    // ANCHOR_END: slice
 
     /// The entries of slice `i`, decoded from `bytes`, checked: in order,
     /// the first one the sample itself, records rising.
