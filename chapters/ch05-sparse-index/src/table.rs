@@ -504,6 +504,20 @@ impl Cursor<'_> {
     /// The next entry of the range, borrowed from the cursor (a lending
     /// iterator: the borrow ends before the cursor moves again).
     pub fn next_entry(&mut self) -> Result<Option<EntryRef<'_>>> {
+        let next = self.advance();
+        if next.is_err() {
+            // The buffer may be half filled: nothing after an error can be
+            // trusted, so the cursor ends here.
+            self.done = true;
+        }
+        let Some(found) = next? else {
+            return Ok(None);
+        };
+        Ok(Some(found.entry(&self.buffer)))
+    }
+
+    /// Moves to the next entry of the range: where it lies in the buffer.
+    fn advance(&mut self) -> Result<Option<EntrySpan>> {
         loop {
             if self.done {
                 return Ok(None);
@@ -538,7 +552,7 @@ impl Cursor<'_> {
             if self.skip_below.as_deref().is_some_and(|below| key < below) {
                 continue;
             }
-            return Ok(Some(found.entry(&self.buffer)));
+            return Ok(Some(found));
         }
     }
     // ANCHOR_END: next_entry

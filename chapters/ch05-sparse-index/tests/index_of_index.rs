@@ -1,6 +1,6 @@
 //! The index-of-the-index variant: the conformance suite with a sample of
-//! every second entry, the power-loss suite, the fault sweep, and its
-//! counters (two reads a lookup).
+//! every second entry, the power-loss suite, and its counters (two reads
+//! a lookup). The fault sweep is in `index_of_index_faults.rs`.
 
 // Test helpers outside `#[test]` functions unwrap too.
 #![allow(clippy::unwrap_used)]
@@ -26,15 +26,6 @@ ch00_contract::power_loss_tests!(
     },
     cases = 128
 );
-
-#[test]
-fn every_failed_operation_is_reported_and_loses_nothing() {
-    let options = |disk| IndexOfIndexOptions { disk, interval: 2 };
-    match disk::sweep::fault_sweep::<IndexOfIndexStore>(options) {
-        Ok(sweep) => insta::assert_snapshot!("sweep", sweep.to_string()),
-        Err(problem) => panic!("{problem}"),
-    }
-}
 
 const N: u32 = 100_000;
 
