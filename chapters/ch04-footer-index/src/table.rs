@@ -107,37 +107,7 @@ impl Table {
     /// its encoding, its key, and that it fills its length exactly), and
     /// returns its key and value.
     fn check<'b>(&self, entry: &Entry<'_>, bytes: &'b [u8]) -> Result<(&'b [u8], &'b [u8])> {
-        let path = self.file.path();
-        let computed = crc32fast::hash(bytes);
-        if computed != entry.crc {
-            return Err(Error::corruption(
-                path,
-                entry.offset,
-                format!(
-                    "a record with checksum {:08x}, as the index says",
-                    entry.crc
-                ),
-                format!("checksum {computed:08x}: the record is damaged"),
-            ));
-        }
-        let record = decode_record(path, bytes, 0, entry.offset)?;
-        if record.key != entry.key {
-            return Err(Error::corruption(
-                path,
-                entry.offset,
-                "the record of the key the index names here",
-                "a record of another key (the index does not match the records)",
-            ));
-        }
-        if record.end != bytes.len() {
-            return Err(Error::corruption(
-                path,
-                entry.offset,
-                format!("a record of {} bytes, up to the next one", bytes.len()),
-                format!("a record of {} bytes", record.end),
-            ));
-        }
-        Ok((record.key, record.value))
+        check_record(self.file.path(), entry, bytes)
     }
     // ANCHOR_END: get
 
@@ -255,6 +225,49 @@ impl Iterator for TableScan<'_> {
     }
 }
 // ANCHOR_END: scan
+
+// ANCHOR: check_record
+/// Checks that `bytes`, read from `path`, are the record `entry`
+/// describes (its checksum, its encoding, its key, and that it fills its
+/// length exactly), and returns its key and value. Chapter 5's index of
+/// the index reads chapter 4's records, and checks them with this.
+pub fn check_record<'b>(
+    path: &Path,
+    entry: &Entry<'_>,
+    bytes: &'b [u8],
+) -> Result<(&'b [u8], &'b [u8])> {
+    let computed = crc32fast::hash(bytes);
+    if computed != entry.crc {
+        return Err(Error::corruption(
+            path,
+            entry.offset,
+            format!(
+                "a record with checksum {:08x}, as the index says",
+                entry.crc
+            ),
+            format!("checksum {computed:08x}: the record is damaged"),
+        ));
+    }
+    let record = decode_record(path, bytes, 0, entry.offset)?;
+    if record.key != entry.key {
+        return Err(Error::corruption(
+            path,
+            entry.offset,
+            "the record of the key the index names here",
+            "a record of another key (the index does not match the records)",
+        ));
+    }
+    if record.end != bytes.len() {
+        return Err(Error::corruption(
+            path,
+            entry.offset,
+            format!("a record of {} bytes, up to the next one", bytes.len()),
+            format!("a record of {} bytes", record.end),
+        ));
+    }
+    Ok((record.key, record.value))
+}
+// ANCHOR_END: check_record
 
 // ANCHOR: table_file
 impl TableFile for Table {

@@ -292,23 +292,13 @@ impl Table {
             return Ok(Lookup::Absent);
         };
         let bytes = self.read_blocks(i, i + 1)?;
-        let entries = self.check_block(i, &bytes, 0)?;
-        let mut at = 0;
-        while at < entries.len() {
-            let span = decode_entry(self.path(), entries, at, self.index.blocks[i].offset)?;
-            let entry = span.entry(entries);
-            if entry.key == key {
-                return Ok(match entry.value {
-                    Some(value) => Lookup::Found(value.to_vec()),
-                    None => Lookup::Deleted,
-                });
-            }
-            if entry.key > key {
-                break;
-            }
-            at = span.next;
-        }
-        Ok(Lookup::Absent)
+        // One walk over the block both checks it and finds the key.
+        let (entries, found) = self.check_block(i, &bytes, 0, Some(key))?;
+        Ok(match found.map(|span| span.entry(entries).value) {
+            Some(Some(value)) => Lookup::Found(value.to_vec()),
+            Some(None) => Lookup::Deleted,
+            None => Lookup::Absent,
+        })
     }
     // ANCHOR_END: get
 
@@ -331,17 +321,29 @@ impl Table {
     // ANCHOR: check_block
     /// Checks block `i`, found at `at` in `bytes`, whole: its CRC-32, then
     /// every entry, in strictly ascending order, within the keys the index
-    /// gives the block, as many as it says. Returns its entries' bytes.
-    /// The CRC catches damage; the rest catches a table written wrong.
-    fn check_block<'b>(&self, i: usize, bytes: &'b [u8], at: usize) -> Result<&'b [u8]> {
+    /// gives the block, as many as it says. Returns its entries' bytes,
+    /// and where the entry of `find` is, if it is there: a lookup needs no
+    /// second walk. The CRC catches damage; the rest catches a table
+    /// written wrong.
+    fn check_block<'b>(
+        &self,
+        i: usize,
+        bytes: &'b [u8],
+        at: usize,
+        find: Option<&[u8]>,
+    ) -> Result<(&'b [u8], Option<EntrySpan>)> {
         let handle = &self.index.blocks[i];
         let block = &bytes[at..at + handle.len as usize];
         let entries = check_crc(self.path(), block, handle.offset)?;
         let after: Option<&[u8]> = i.checked_sub(1).map(|p| &*self.index.blocks[p].last_key);
         let (mut pos, mut seen, mut last): (usize, u32, Option<&[u8]>) = (0, 0, None);
+        let mut found = None;
         while pos < entries.len() {
             let span = decode_entry(self.path(), entries, pos, handle.offset)?;
             let key = span.entry(entries).key;
+            if find == Some(key) {
+                found = Some(span.clone());
+            }
             let in_order = match (last, after) {
                 (Some(previous), _) => previous < key,
                 (None, Some(before)) => before < key,
@@ -365,7 +367,7 @@ impl Table {
                 format!("{seen} entries"),
             ));
         }
-        Ok(entries)
+        Ok((entries, found))
     }
     // ANCHOR_END: check_block
 
@@ -610,7 +612,7 @@ impl Cursor<'_> {
         self.spans.clear();
         let mut at = 0;
         for (i, block) in blocks.iter().enumerate().take(end).skip(first) {
-            let entries = self.table.check_block(i, &self.buffer, at)?;
+            let (entries, _) = self.table.check_block(i, &self.buffer, at, None)?;
             self.spans.push(at..at + entries.len());
             at += block.len as usize;
         }

@@ -33,12 +33,13 @@ use std::io::Write;
 use std::path::Path;
 
 use ch00_contract::{Error, IoContext, KeyRange, KeyValue, MAX_VALUE_LEN, Result, Scan};
-use ch03_sorted_file::format::{RECORD_HEADER_LEN, decode_record};
 use ch04_footer_index::TableFile;
 use ch04_footer_index::format::{
-    FOOTER_LEN as TABLE_FOOTER_LEN, Footer as TableFooter, INDEX_ENTRY_HEADER_LEN, TableWriter,
+    FOOTER_LEN as TABLE_FOOTER_LEN, Footer as TableFooter, INDEX_ENTRY_HEADER_LEN,
+    RECORD_HEADER_LEN, TableWriter,
 };
-use ch04_footer_index::index::fields;
+use ch04_footer_index::index::{Entry, fields};
+use ch04_footer_index::table::check_record;
 use disk::{CountingFile, Disk, atomic};
 
 /// The last four bytes of every two-level table.
@@ -378,28 +379,16 @@ impl TwoLevelTable {
             .map_or(self.table.index_offset, |s| s.record)
     }
 
-    /// Checks the record bytes `record` read for `entry` and returns its
-    /// value.
-    fn check_record(&self, entry: &SliceEntry<'_>, record: &[u8]) -> Result<Vec<u8>> {
-        let path = self.file.path();
-        if crc32fast::hash(record) != entry.crc {
-            return Err(Error::corruption(
-                path,
-                entry.offset,
-                format!("a record whose CRC-32 is {:08x}", entry.crc),
-                "other bytes: the record is damaged",
-            ));
-        }
-        let r = decode_record(path, record, 0, entry.offset)?;
-        if r.key != entry.key || r.end != record.len() {
-            return Err(Error::corruption(
-                path,
-                entry.offset,
-                "the record the index names",
-                "another record",
-            ));
-        }
-        Ok(r.value.to_vec())
+    /// Checks the record bytes `record` read for `entry`, ending at `end`,
+    /// with chapter 4's check, and returns its value.
+    fn check_record(&self, entry: &SliceEntry<'_>, end: u64, record: &[u8]) -> Result<Vec<u8>> {
+        let entry = Entry {
+            key: entry.key,
+            offset: entry.offset,
+            len: end - entry.offset,
+            crc: entry.crc,
+        };
+        check_record(self.file.path(), &entry, record).map(|(_, value)| value.to_vec())
     }
 
     // ANCHOR: get
@@ -430,7 +419,7 @@ impl TwoLevelTable {
         }
         let mut record = vec![0; len as usize];
         self.file.read_exact_at(&mut record, entry.offset)?;
-        self.check_record(entry, &record).map(Some)
+        self.check_record(entry, end, &record).map(Some)
     }
     // ANCHOR_END: get
 
@@ -473,7 +462,7 @@ impl TwoLevelTable {
             })?;
             out.push((
                 entries[n].key.to_vec(),
-                self.check_record(&entries[n], record)?,
+                self.check_record(&entries[n], end, record)?,
             ));
         }
         Ok((out, ends))
