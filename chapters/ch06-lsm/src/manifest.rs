@@ -1,0 +1,184 @@
+//! The manifest: which files make up the store.
+//!
+//! A store of many files needs one place that says which of them count.
+//! A flush writes a table and starts a new log; until the manifest names
+//! them, they are not part of the store, and a crash before that leaves
+//! the old table set and the old log, whole. The manifest is small and
+//! replaced whole, atomically and durably (a temporary file, synced,
+//! renamed over the old one, and the directory synced), so the switch from
+//! one set of files to the next is a single rename.
+//!
+//! ```text
+//!  4  magic "KVMF"
+//!  2  version (1)
+//!  2  reserved (0)
+//!  8  next file number: every log and table has a smaller one
+//!  4  count of live logs (L)
+//!  4  count of live tables (T)
+//!  8  × L  log numbers, oldest first
+//!  8  × T  table numbers, oldest first
+//!  4  CRC-32 of everything before
+//! ```
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use ch00_contract::{Error, Result};
+
+// ANCHOR: constants
+/// The first bytes of every manifest.
+pub const MAGIC: [u8; 4] = *b"KVMF";
+/// The manifest format's version.
+pub const VERSION: u16 = 1;
+/// Bytes before the lists of numbers.
+pub const HEADER_LEN: usize = 24;
+/// The largest manifest a store reads: room for millions of tables. A
+/// longer file is damage, not a store.
+pub const MAX_LEN: u64 = 64 << 20;
+// ANCHOR_END: constants
+
+// ANCHOR: manifest
+/// The live files of a store.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Manifest {
+    /// Every file number in use is below this one; the next file takes it.
+    pub next_file: u64,
+    /// The logs whose records the memtable holds, oldest first.
+    pub logs: Vec<u64>,
+    /// The tables, oldest first: a newer table's entries win over an
+    /// older one's.
+    pub tables: Vec<u64>,
+}
+// ANCHOR_END: manifest
+
+impl Manifest {
+    /// The manifest's bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(HEADER_LEN + 8 * (self.logs.len() + self.tables.len()) + 4);
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(&self.next_file.to_le_bytes());
+        out.extend_from_slice(&(self.logs.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(self.tables.len() as u32).to_le_bytes());
+        for number in self.logs.iter().chain(&self.tables) {
+            out.extend_from_slice(&number.to_le_bytes());
+        }
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    // ANCHOR: decode
+    /// Decodes and checks a manifest read from `path`: its length, magic,
+    /// version and checksum, then that every number is below the next
+    /// file number and names one file only.
+    pub fn decode(path: &Path, bytes: &[u8]) -> Result<Manifest> {
+        let corrupt = |offset: usize, expected: &str, found: String| {
+            Error::corruption(path, offset as u64, expected, found)
+        };
+        if bytes.len() < HEADER_LEN + 4 {
+            return Err(corrupt(
+                0,
+                "a manifest of at least 28 bytes",
+                format!("{} bytes", bytes.len()),
+            ));
+        }
+        if bytes[0..4] != MAGIC {
+            return Err(corrupt(
+                0,
+                "the magic number \"KVMF\" of a manifest",
+                format!("{:?}", &bytes[0..4]),
+            ));
+        }
+        let (body, tail) = bytes.split_at(bytes.len() - 4);
+        let stored = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
+        let computed = crc32fast::hash(body);
+        if stored != computed {
+            return Err(corrupt(
+                body.len(),
+                &format!("the manifest's CRC-32, {computed:08x}"),
+                format!("{stored:08x}"),
+            ));
+        }
+        let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+        if version != VERSION {
+            return Err(corrupt(
+                4,
+                &format!("manifest format version {VERSION}"),
+                format!("version {version}"),
+            ));
+        }
+        let u64_at = |at: usize| {
+            let mut word = [0; 8];
+            word.copy_from_slice(&body[at..at + 8]);
+            u64::from_le_bytes(word)
+        };
+        let u32_at =
+            |at: usize| u32::from_le_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]]);
+        let next_file = u64_at(8);
+        let (logs, tables) = (u32_at(16) as usize, u32_at(20) as usize);
+        let expected = (logs as u64 + tables as u64) * 8 + HEADER_LEN as u64;
+        if body.len() as u64 != expected {
+            return Err(corrupt(
+                16,
+                &format!("{logs} log and {tables} table numbers, {expected} bytes before the CRC"),
+                format!("{} bytes", body.len()),
+            ));
+        }
+        let numbers: Vec<u64> = (0..logs + tables)
+            .map(|i| u64_at(HEADER_LEN + 8 * i))
+            .collect();
+        let mut seen = BTreeSet::new();
+        for (i, &number) in numbers.iter().enumerate() {
+            if number >= next_file || !seen.insert(number) {
+                return Err(corrupt(
+                    HEADER_LEN + 8 * i,
+                    &format!("a file number below {next_file}, used once"),
+                    format!("{number}"),
+                ));
+            }
+        }
+        let (logs, tables) = numbers.split_at(logs);
+        Ok(Manifest {
+            next_file,
+            logs: logs.to_vec(),
+            tables: tables.to_vec(),
+        })
+    }
+    // ANCHOR_END: decode
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manifest_decodes_to_itself() {
+        let m = Manifest {
+            next_file: 9,
+            logs: vec![8],
+            tables: vec![2, 5, 7],
+        };
+        assert_eq!(Manifest::decode(Path::new("M"), &m.encode()).unwrap(), m);
+    }
+
+    #[test]
+    fn a_number_used_twice_or_too_high_is_damage() {
+        let twice = Manifest {
+            next_file: 9,
+            logs: vec![5],
+            tables: vec![5],
+        };
+        let high = Manifest {
+            next_file: 9,
+            logs: vec![9],
+            tables: vec![],
+        };
+        for m in [twice, high] {
+            let e = Manifest::decode(Path::new("M"), &m.encode()).unwrap_err();
+            assert!(e.is_corruption(), "{e}");
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The memtable: the newest writes, sorted, in memory.
+//!
+//! Every write lands here after its log record is written. A delete is an
+//! entry too, a *tombstone* (`None`): the key may still have a value in a
+//! table on disk, and the tombstone must hide it from reads until nothing
+//! older can hold the key.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use ch00_contract::KeyRange;
+use ch05_sparse_index::block::entry_len;
+
+// ANCHOR: memtable
+/// Sorted writes not yet in a table: a value, or `None` for a delete.
+#[derive(Debug, Default)]
+pub struct Memtable {
+    entries: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Bytes of every write applied since the memtable was new, overwrites
+    /// included: what its log holds, so that bounding it bounds the log
+    /// that a reopen replays.
+    size: u64,
+}
+
+impl Memtable {
+    /// Applies one write: a value, or a tombstone (`None`).
+    pub fn apply(&mut self, key: &[u8], value: Option<&[u8]>) {
+        self.size += entry_len(key, value) as u64;
+        self.entries.insert(key.to_vec(), value.map(<[u8]>::to_vec));
+    }
+
+    /// What the memtable knows about `key`: `None` if nothing, `Some(None)`
+    /// for a tombstone, `Some(Some(value))` for a value.
+    pub fn get(&self, key: &[u8]) -> Option<Option<&[u8]>> {
+        self.entries.get(key).map(Option::as_deref)
+    }
+    // ANCHOR_END: memtable
+
+    /// The entries of `range` in key order, tombstones included.
+    pub fn range<'a>(
+        &'a self,
+        range: &KeyRange,
+    ) -> impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)> + 'a {
+        // `BTreeMap::range` panics on a reversed range; an empty range
+        // yields nothing instead (`[""]..[""]` is empty and allowed).
+        let bounds: (Bound<&[u8]>, Bound<&[u8]>) = if range.is_empty() {
+            (Bound::Included(&[][..]), Bound::Excluded(&[][..]))
+        } else {
+            (
+                range.start.as_ref().map(Vec::as_slice),
+                range.end.as_ref().map(Vec::as_slice),
+            )
+        };
+        self.entries
+            .range::<[u8], _>(bounds)
+            .map(|(k, v)| (k.as_slice(), v.as_deref()))
+    }
+
+    /// Every entry, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+        self.entries
+            .iter()
+            .map(|(k, v)| (k.as_slice(), v.as_deref()))
+    }
+
+    /// Bytes of the writes applied (see the field).
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Keys held, tombstones included.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no write has been applied.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tombstone_is_an_entry_and_the_size_counts_overwrites() {
+        let mut m = Memtable::default();
+        m.apply(b"a", Some(b"1"));
+        m.apply(b"a", Some(b"2"));
+        m.apply(b"b", None);
+        assert_eq!(m.get(b"a"), Some(Some(&b"2"[..])));
+        assert_eq!(m.get(b"b"), Some(None));
+        assert_eq!(m.get(b"c"), None);
+        assert_eq!(m.len(), 2);
+        assert_eq!(
+            m.size(),
+            (entry_len(b"a", Some(b"1")) * 2 + entry_len(b"b", None)) as u64
+        );
+    }
+
+    #[test]
+    fn an_empty_or_reversed_range_yields_nothing() {
+        let mut m = Memtable::default();
+        m.apply(b"a", Some(b"1"));
+        m.apply(b"c", Some(b"3"));
+        assert_eq!(m.range(&KeyRange::new(&b"c"[..]..&b"a"[..])).count(), 0);
+        assert_eq!(m.range(&KeyRange::new(&b"a"[..]..&b"a"[..])).count(), 0);
+        let keys: Vec<_> = m.range(&KeyRange::new(&b"b"[..]..)).map(|e| e.0).collect();
+        assert_eq!(keys, [&b"c"[..]]);
+    }
+}

@@ -1,0 +1,632 @@
+//! The store: a memtable and its log in front of tables that are written
+//! once and never changed, with a manifest naming the live files.
+//!
+//! A write is appended to the log, then applied to the memtable. When the
+//! memtable passes its size, it is *flushed*: written out as a new table,
+//! and a new, empty log takes over. A read asks the memtable, then the
+//! tables from newest to oldest, and the first that knows the key answers.
+//! Nothing on disk is ever rewritten: a file is written once, then named
+//! by the manifest, then (in part 2) removed when nothing needs it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use ch00_contract::{
+    BatchOp, Durability, Error, IoContext, KeyRange, KvStore, Metrics, PowerSwitch, Result, Scan,
+    Stage, Survives, WriteBatch, check_key, check_value,
+};
+use ch05_sparse_index::Lookup;
+use ch05_sparse_index::Table;
+use ch05_sparse_index::table::{DEFAULT_BLOCK_SIZE, TableWriter};
+use disk::{DirLock, Disk, atomic};
+
+use crate::files::{self, FileKind, MANIFEST, log_path, table_path};
+use crate::manifest::{self, Manifest};
+use crate::memtable::Memtable;
+use crate::merge::{self, MergedEntries, Source};
+use crate::wal::{self, LogWriter};
+
+// ANCHOR: options
+/// When the log is synced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogSync {
+    /// On [`KvStore::sync`] only: one `fsync` for all the writes before
+    /// it. A power failure loses the writes after the last sync (a crash of
+    /// the process loses none: each record is handed to the operating
+    /// system when it is written).
+    #[default]
+    OnSync,
+    /// After every write, before the call returns: nothing acknowledged is
+    /// lost, at the price of one `fsync` per write.
+    EveryWrite,
+}
+
+/// How a store is opened.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The file system the store's files go through.
+    pub disk: Disk,
+    /// When the log is synced.
+    pub log_sync: LogSync,
+    /// The memtable is flushed to a table when the writes it holds pass
+    /// this many bytes (see [`Memtable`]): it bounds the memory it takes,
+    /// and the log a reopen replays.
+    pub memtable_bytes: u64,
+    /// The block size of the tables (chapter 5's option).
+    pub block_size: usize,
+}
+
+/// The memtable size when nobody says otherwise: LevelDB's default.
+pub const DEFAULT_MEMTABLE_BYTES: u64 = 4 << 20;
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            disk: Disk::real(),
+            log_sync: LogSync::default(),
+            memtable_bytes: DEFAULT_MEMTABLE_BYTES,
+            block_size: DEFAULT_BLOCK_SIZE,
+        }
+    }
+}
+// ANCHOR_END: options
+
+// ANCHOR: recovery
+/// What an open found in the logs it replayed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Logs replayed.
+    pub logs: u64,
+    /// Records replayed (one per write or batch).
+    pub records: u64,
+    /// Bytes of the logs replayed.
+    pub log_bytes: u64,
+    /// Torn tails cut off: the file and where, and why.
+    pub torn: Vec<String>,
+}
+// ANCHOR_END: recovery
+
+// ANCHOR: store
+/// The log-structured merge tree of chapter 6 (part 1).
+#[derive(Debug)]
+pub struct LsmStore {
+    dir: PathBuf,
+    disk: Disk,
+    options: Options,
+    /// The newest writes.
+    memtable: Memtable,
+    /// The log the memtable's writes are appended to.
+    log: LogWriter,
+    /// The tables, oldest first, with their numbers.
+    tables: Vec<(u64, Table)>,
+    /// The number the next new file takes.
+    next_file: u64,
+    /// What the files on disk say is not known to be what the store holds
+    /// (a write or sync of the log failed, or the manifest's directory
+    /// sync did): before anything else, the memtable goes to a new log and
+    /// the manifest is switched to it, durably.
+    needs_roll: bool,
+    /// Logs no longer needed once the manifest's switch is durable.
+    stale: Vec<u64>,
+    recovery: Recovery,
+    bytes_written: u64,
+    flushes: u64,
+    /// The directory's lock, held while the store is open.
+    _lock: DirLock,
+}
+// ANCHOR_END: store
+
+/// How a switch of the manifest failed.
+enum SwitchError {
+    /// Before the rename: the old manifest is in place.
+    NotSwitched(Error),
+    /// The directory sync after the rename: the new manifest is the one in
+    /// the directory, but a power failure may bring the old one back.
+    NotDurable(Error),
+}
+
+impl LsmStore {
+    // ANCHOR: open
+    /// Opens the store in `dir`: reads the manifest, removes the files it
+    /// does not name, opens the tables, replays the logs into the memtable,
+    /// and moves the memtable to a new log.
+    pub fn open_with(dir: &Path, options: &Options) -> Result<LsmStore> {
+        let disk = options.disk.clone();
+        let lock = disk.lock(dir).context("locking", dir)?;
+        let manifest = read_manifest(&disk, dir)?;
+        // The manifest read may be a rename that a crash left unsynced:
+        // make it the one a power failure keeps before acting on it.
+        atomic::sync_dir(&disk, dir)?;
+        remove_unnamed(&disk, dir, &manifest)?;
+        let mut tables = Vec::with_capacity(manifest.tables.len());
+        for &number in &manifest.tables {
+            tables.push((number, Table::open(&disk, &table_path(dir, number))?));
+        }
+        let mut memtable = Memtable::default();
+        let mut recovery = Recovery::default();
+        for &number in &manifest.logs {
+            let replayed = wal::replay(&disk, &log_path(dir, number), number, |ops| {
+                for op in ops {
+                    memtable.apply(op.key, op.value);
+                }
+            })?;
+            recovery.logs += 1;
+            recovery.records += replayed.records;
+            recovery.log_bytes += replayed.file_len;
+            if let Some(torn) = replayed.torn {
+                recovery.torn.push(format!("{number:06}.log at {torn}"));
+            }
+        }
+        // The replayed writes may be in the operating system's cache only
+        // (the process crashed, the machine did not): they are written
+        // again, to a new log, synced, before the store takes new writes.
+        let number = manifest.next_file;
+        let log = LogWriter::create(&disk, &log_path(dir, number), number)?;
+        let mut store = LsmStore {
+            dir: dir.to_path_buf(),
+            disk,
+            options: options.clone(),
+            memtable,
+            log,
+            tables,
+            next_file: number + 1,
+            needs_roll: true,
+            stale: manifest.logs,
+            recovery,
+            bytes_written: 0,
+            flushes: 0,
+            _lock: lock,
+        };
+        store.fill_log_and_commit()?;
+        Ok(store)
+    }
+    // ANCHOR_END: open
+
+    /// Opens the store in `dir` with the default options.
+    pub fn open(dir: &Path) -> Result<LsmStore> {
+        LsmStore::open_with(dir, &Options::default())
+    }
+
+    fn take_number(&mut self) -> u64 {
+        self.next_file += 1;
+        self.next_file - 1
+    }
+
+    // ANCHOR: write
+    /// Appends one record of `ops` to the log, then applies them to the
+    /// memtable. A full memtable is flushed first, so that a failed flush
+    /// fails this write before anything of it is done.
+    fn write_ops(&mut self, ops: &[(&[u8], Option<&[u8]>)]) -> Result<()> {
+        if self.memtable.size() >= self.options.memtable_bytes {
+            self.flush()?;
+        }
+        if self.needs_roll {
+            self.roll()?;
+        }
+        let before = self.log.len();
+        if let Err(e) = self.log.append(ops.iter().copied()) {
+            self.needs_roll = self.log.failed();
+            return Err(e);
+        }
+        self.bytes_written += self.log.len() - before;
+        // The record is in the operating system's hands: a crash of the
+        // process now keeps it, so the store shows it from now on, even if
+        // the sync below fails.
+        for (key, value) in ops {
+            self.memtable.apply(key, *value);
+        }
+        if self.options.log_sync == LogSync::EveryWrite {
+            self.sync_log()?;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: write
+
+    fn sync_log(&mut self) -> Result<()> {
+        let synced = self.log.sync();
+        if synced.is_err() {
+            self.needs_roll = true;
+        }
+        synced
+    }
+
+    // ANCHOR: flush
+    /// Writes the memtable out as a new table and starts a new, empty log:
+    /// the table is written and synced, the log created, then the manifest
+    /// switched to name both, and only then is the old log removed. A crash
+    /// before the switch leaves the old manifest, which names the old log
+    /// (replayed at open) and not the new files (removed at open).
+    pub fn flush(&mut self) -> Result<()> {
+        if self.memtable.is_empty() {
+            return Ok(());
+        }
+        let table_number = self.take_number();
+        let path = table_path(&self.dir, table_number);
+        let table = match self.write_table(&path) {
+            Ok(table) => table,
+            Err(e) => {
+                let _ = self.disk.remove_file(&path);
+                return Err(e);
+            }
+        };
+        let log_number = self.take_number();
+        let log_file = log_path(&self.dir, log_number);
+        let log = match LogWriter::create(&self.disk, &log_file, log_number) {
+            Ok(log) => log,
+            Err(e) => {
+                let _ = self.disk.remove_file(&path);
+                let _ = self.disk.remove_file(&log_file);
+                return Err(e);
+            }
+        };
+        let mut tables: Vec<u64> = self.tables.iter().map(|(n, _)| *n).collect();
+        tables.extend(table.as_ref().map(|_| table_number));
+        let switched = self.switch_manifest(&Manifest {
+            next_file: self.next_file,
+            logs: vec![log_number],
+            tables,
+        });
+        if let Err(SwitchError::NotSwitched(e)) = switched {
+            let _ = self.disk.remove_file(&path);
+            let _ = self.disk.remove_file(&log_file);
+            return Err(e);
+        }
+        // The manifest in the directory names the new files: the store
+        // answers from them from here on.
+        if let Some(table) = table {
+            self.bytes_written += table.file_len();
+            self.tables.push((table_number, table));
+        }
+        self.bytes_written += log.len();
+        let old = std::mem::replace(&mut self.log, log);
+        self.stale.push(old.number());
+        self.memtable = Memtable::default();
+        self.flushes += 1;
+        match switched {
+            Err(SwitchError::NotDurable(e)) => {
+                self.needs_roll = true;
+                Err(e)
+            }
+            _ => self.remove_stale(),
+        }
+    }
+    // ANCHOR_END: flush
+
+    // ANCHOR: write_table
+    /// Writes the memtable as a table at `path`, synced, and opens it;
+    /// `None` if nothing needed writing. A tombstone is kept if an older
+    /// table may hold its key: dropped, it would let that older value back.
+    fn write_table(&self, path: &Path) -> Result<Option<Table>> {
+        let needed = |key: &[u8], value: Option<&[u8]>| {
+            value.is_some() || self.tables.iter().any(|(_, t)| t.may_contain(key))
+        };
+        if !self.memtable.iter().any(|(k, v)| needed(k, v)) {
+            return Ok(None);
+        }
+        let mut finished = None;
+        atomic::write_file_with(&self.disk, path, |out| {
+            let mut writer = TableWriter::new(path, out, self.options.block_size);
+            for (key, value) in self.memtable.iter().filter(|(k, v)| needed(k, *v)) {
+                writer.add(key, value)?;
+            }
+            let done = writer.finish()?;
+            finished = Some((done.footer, done.index));
+            Ok(())
+        })?;
+        let Some((footer, index)) = finished else {
+            return Err(Error::InvalidInput("the flush wrote no table".into()));
+        };
+        Table::open_written(&self.disk, path, &footer, &index).map(Some)
+    }
+    // ANCHOR_END: write_table
+
+    /// Moves the memtable to a new log and switches the manifest to it,
+    /// durably: after any failure of the log or of the manifest's switch.
+    fn roll(&mut self) -> Result<()> {
+        let number = self.take_number();
+        let path = log_path(&self.dir, number);
+        let log = LogWriter::create(&self.disk, &path, number).inspect_err(|_| {
+            let _ = self.disk.remove_file(&path);
+        })?;
+        let old = std::mem::replace(&mut self.log, log);
+        self.stale.push(old.number());
+        self.fill_log_and_commit()
+    }
+
+    // ANCHOR: commit
+    /// Writes the memtable to the current log (new and empty), syncs it,
+    /// and switches the manifest to name it, durably; then removes the logs
+    /// it replaces.
+    fn fill_log_and_commit(&mut self) -> Result<()> {
+        self.needs_roll = true;
+        let before = self.log.len();
+        self.log.append_all(self.memtable.iter())?;
+        self.bytes_written += self.log.len() - before;
+        self.log.sync()?;
+        let manifest = Manifest {
+            next_file: self.next_file,
+            logs: vec![self.log.number()],
+            tables: self.tables.iter().map(|(n, _)| *n).collect(),
+        };
+        match self.switch_manifest(&manifest) {
+            Err(SwitchError::NotSwitched(e) | SwitchError::NotDurable(e)) => Err(e),
+            Ok(()) => {
+                self.needs_roll = false;
+                self.remove_stale()
+            }
+        }
+    }
+    // ANCHOR_END: commit
+
+    // ANCHOR: switch
+    /// Replaces the manifest: a new file, synced, renamed over the old
+    /// one, then the directory synced.
+    fn switch_manifest(&mut self, manifest: &Manifest) -> Result<(), SwitchError> {
+        let bytes = manifest.encode();
+        atomic::replace(&self.disk, &self.dir.join(MANIFEST), &bytes)
+            .map_err(SwitchError::NotSwitched)?;
+        self.bytes_written += bytes.len() as u64;
+        atomic::sync_dir(&self.disk, &self.dir).map_err(SwitchError::NotDurable)
+    }
+    // ANCHOR_END: switch
+
+    /// Removes the logs that a durable manifest no longer names. One that
+    /// cannot be removed now is removed by the next open.
+    fn remove_stale(&mut self) -> Result<()> {
+        let mut result = Ok(());
+        for number in std::mem::take(&mut self.stale) {
+            let path = log_path(&self.dir, number);
+            match self.disk.remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound && result.is_ok() => {
+                    result = Err(Error::io("removing the old log", path, e));
+                }
+                _ => {}
+            }
+        }
+        result
+    }
+
+    /// The tables' numbers, oldest first.
+    pub fn table_numbers(&self) -> Vec<u64> {
+        self.tables.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// The tables, oldest first.
+    pub fn tables(&self) -> impl Iterator<Item = &Table> {
+        self.tables.iter().map(|(_, t)| t)
+    }
+
+    /// The number of the log being written.
+    pub fn log_number(&self) -> u64 {
+        self.log.number()
+    }
+
+    /// Keys in the memtable, tombstones included.
+    pub fn memtable_len(&self) -> usize {
+        self.memtable.len()
+    }
+
+    /// Bytes of the writes the memtable holds.
+    pub fn memtable_size(&self) -> u64 {
+        self.memtable.size()
+    }
+
+    /// Flushes since the store was opened.
+    pub fn flushes(&self) -> u64 {
+        self.flushes
+    }
+
+    /// What the open replayed.
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+// ANCHOR: read_manifest
+/// The manifest in `dir`; for a new store, an empty one, written. A directory with
+/// logs or tables and no manifest is refused: removing files "the manifest
+/// does not name" would remove them all.
+fn read_manifest(disk: &Disk, dir: &Path) -> Result<Manifest> {
+    let path = dir.join(MANIFEST);
+    match atomic::read_file(disk, &path, manifest::MAX_LEN)? {
+        Some(bytes) => Manifest::decode(&path, &bytes),
+        None => {
+            let stray = disk
+                .list(dir)
+                .context("listing", dir)?
+                .into_iter()
+                .filter_map(|entry| entry.name.into_string().ok())
+                .find(|name| {
+                    matches!(
+                        files::kind(name),
+                        Some(FileKind::Log(_) | FileKind::Table(_))
+                    )
+                });
+            match stray {
+                Some(name) => Err(Error::corruption(
+                    path,
+                    0,
+                    "a manifest naming the store's logs and tables",
+                    format!("no manifest, and a store file ({name})"),
+                )),
+                None => {
+                    // A new store: its manifest comes first, durably, so
+                    // that no file of the store ever exists without one.
+                    let manifest = Manifest {
+                        next_file: 1,
+                        ..Manifest::default()
+                    };
+                    atomic::replace_durably(disk, &path, &manifest.encode())?;
+                    Ok(manifest)
+                }
+            }
+        }
+    }
+}
+// ANCHOR_END: read_manifest
+
+/// Removes what a crash left behind: temporary files, and logs and tables
+/// the manifest does not name (a flush's new files before its switch, a
+/// log replaced by a switch).
+fn remove_unnamed(disk: &Disk, dir: &Path, manifest: &Manifest) -> Result<()> {
+    for entry in disk.list(dir).context("listing", dir)? {
+        let Some(name) = entry.name.to_str() else {
+            continue;
+        };
+        let unnamed = match files::kind(name) {
+            Some(FileKind::Temp) => true,
+            Some(FileKind::Log(n)) => !manifest.logs.contains(&n),
+            Some(FileKind::Table(n)) => !manifest.tables.contains(&n),
+            Some(FileKind::Manifest) | None => false,
+        };
+        if unnamed && !entry.is_dir {
+            let path = dir.join(name);
+            disk.remove_file(&path)
+                .context("removing the leftover", &path)?;
+        }
+    }
+    Ok(())
+}
+
+impl KvStore for LsmStore {
+    // ANCHOR: kv_store
+    fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        check_key(key)?;
+        check_value(value)?;
+        self.write_ops(&[(key, Some(value))])
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<()> {
+        check_key(key)?;
+        self.write_ops(&[(key, None)])
+    }
+
+    /// One log record for the whole batch: all of it survives a crash, or
+    /// none of it.
+    fn write(&mut self, batch: &WriteBatch) -> Result<()> {
+        batch.check()?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let ops: Vec<(&[u8], Option<&[u8]>)> = batch
+            .ops()
+            .iter()
+            .map(|op| match op {
+                BatchOp::Set { key, value } => (key.as_slice(), Some(value.as_slice())),
+                BatchOp::Delete { key } => (key.as_slice(), None),
+            })
+            .collect();
+        self.write_ops(&ops)
+    }
+    // ANCHOR_END: kv_store
+
+    // ANCHOR: get
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        check_key(key)?;
+        if let Some(found) = self.memtable.get(key) {
+            return Ok(found.map(<[u8]>::to_vec));
+        }
+        // Newest table first: the first one that knows the key answers,
+        // and a tombstone answers "deleted".
+        for (_, table) in self.tables.iter().rev() {
+            match table.get(key)? {
+                Lookup::Found(value) => return Ok(Some(value)),
+                Lookup::Deleted => return Ok(None),
+                Lookup::Absent => {}
+            }
+        }
+        Ok(None)
+    }
+    // ANCHOR_END: get
+
+    // ANCHOR: scan
+    fn scan(&self, range: KeyRange) -> Result<Scan<'_>> {
+        let memtable = self
+            .memtable
+            .range(&range)
+            .map(|(k, v)| Ok((k.to_vec(), v.map(<[u8]>::to_vec))));
+        let mut sources: Vec<Source<'_>> = vec![Box::new(memtable)];
+        for (_, table) in self.tables.iter().rev() {
+            sources.push(Box::new(table.entries(&range)));
+        }
+        Ok(Box::new(merge::live(MergedEntries::new(sources))))
+    }
+    // ANCHOR_END: scan
+
+    // ANCHOR: sync
+    fn sync(&mut self) -> Result<()> {
+        if self.needs_roll {
+            return self.roll();
+        }
+        self.sync_log()
+    }
+    // ANCHOR_END: sync
+
+    fn metrics(&self) -> Metrics {
+        let mut metrics = Metrics::new();
+        let files = || self.tables.iter().map(|(_, t)| t.file());
+        metrics.index_bytes = Some(self.tables.iter().map(|(_, t)| t.index_bytes()).sum());
+        metrics.reads = Some(files().map(|f| f.reads()).sum());
+        metrics.bytes_read = Some(files().map(|f| f.bytes_read()).sum());
+        metrics.bytes_written = Some(self.bytes_written);
+        metrics
+    }
+}
+
+// ANCHOR: stage
+impl Stage for LsmStore {
+    const NAME: &'static str = "ch06-lsm";
+    type Options = Options;
+
+    fn durability(options: &Options) -> Durability {
+        // Every record reaches the operating system before its call
+        // returns, so a crash of the process loses nothing; what a power
+        // failure keeps depends on when the log is synced. A batch is one
+        // record, whole or cut off.
+        let power_loss = match options.log_sync {
+            LogSync::EveryWrite => Survives::EveryWrite,
+            LogSync::OnSync => Survives::SyncedWrites,
+        };
+        Durability {
+            process_crash: Survives::EveryWrite,
+            power_loss,
+            atomic_batches: true,
+        }
+    }
+
+    fn open_with(dir: &Path, options: &Options) -> Result<Self> {
+        LsmStore::open_with(dir, options)
+    }
+
+    fn on_simulated_disk(options: &Options, seed: u64) -> Option<Options> {
+        Some(Options {
+            disk: Disk::for_suite(seed),
+            ..options.clone()
+        })
+    }
+
+    fn power_switch(options: &Options) -> Option<&dyn PowerSwitch> {
+        options.disk.power_switch()
+    }
+
+    /// Dropping closes the files and the lock and writes nothing, as a
+    /// crash would.
+    fn simulate_crash(self) {
+        drop(self);
+    }
+}
+// ANCHOR_END: stage
+
+impl fmt::Debug for LogWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogWriter")
+            .field("path", &self.path())
+            .field("len", &self.len())
+            .finish()
+    }
+}

@@ -1,0 +1,523 @@
+//! The write-ahead log: every write, appended to a file before it is
+//! applied, so that the memtable can be rebuilt after a crash.
+//!
+//! ```text
+//! header:  4  magic "KVWL"
+//!          2  version (1)
+//!          2  reserved (0)
+//!          8  the log's number (its file name says it too)
+//!          4  CRC-32 of the 16 bytes before
+//! record:  4  payload length
+//!          4  CRC-32 of the payload
+//!          4  CRC-32 of the 8 bytes before
+//!          …  payload: one batch
+//! payload: 4  count of operations
+//!          …  operations, each as chapter 5's block entry:
+//!             kind (value 0, delete 1), key length (u16),
+//!             value length (u32), key, value
+//! ```
+//!
+//! One record is one call to `set`, `delete` or `write`: a batch reaches
+//! the log whole or, torn by a crash, fails its checksum and is dropped
+//! whole, which is what makes batches atomic.
+//!
+//! The record header checks itself. A length read from a damaged header
+//! would send the reader to a wrong place; with its own checksum the
+//! reader trusts a length only when it is intact, and can also look past
+//! damage for the next intact record, cheaply, to tell a torn tail from
+//! damage in the middle (see [`replay`]).
+
+use std::path::{Path, PathBuf};
+
+use ch00_contract::{Error, IoContext, Result};
+use ch05_sparse_index::block::{EntryRef, decode_entry, entry_len, push_entry};
+use disk::{Disk, WriteFile, atomic};
+
+// ANCHOR: constants
+/// The first bytes of every log.
+pub const MAGIC: [u8; 4] = *b"KVWL";
+/// The log format's version.
+pub const VERSION: u16 = 1;
+/// Bytes of the file header.
+pub const HEADER_LEN: usize = 20;
+/// Bytes of a record's header.
+pub const RECORD_HEADER_LEN: usize = 12;
+/// The largest payload a record may hold (a batch of about 1 GiB): a length
+/// beyond it is damage, and a batch beyond it is refused.
+pub const MAX_PAYLOAD_LEN: usize = 1 << 30;
+// ANCHOR_END: constants
+
+/// The payload bytes at which [`LogWriter::append_all`] starts a new
+/// record, when it copies a memtable into a log.
+const CHUNK_LEN: usize = 64 * 1024;
+
+// ANCHOR: encode
+/// The file header of log number `number`.
+pub fn encode_header(number: u64) -> [u8; HEADER_LEN] {
+    let mut header = [0; HEADER_LEN];
+    header[0..4].copy_from_slice(&MAGIC);
+    header[4..6].copy_from_slice(&VERSION.to_le_bytes());
+    header[8..16].copy_from_slice(&number.to_le_bytes());
+    let crc = crc32fast::hash(&header[..16]);
+    header[16..20].copy_from_slice(&crc.to_le_bytes());
+    header
+}
+
+/// Appends to `out` one record holding the operations `ops` (`None`: a
+/// delete).
+pub fn encode_record<'a>(
+    out: &mut Vec<u8>,
+    ops: impl ExactSizeIterator<Item = (&'a [u8], Option<&'a [u8]>)>,
+) -> Result<()> {
+    let start = out.len();
+    out.extend_from_slice(&[0; RECORD_HEADER_LEN]);
+    // The count fits: a batch of 2^32 operations is far past the size
+    // limit checked below.
+    out.extend_from_slice(&(ops.len() as u32).to_le_bytes());
+    for (key, value) in ops {
+        push_entry(out, key, value);
+    }
+    let payload_len = out.len() - start - RECORD_HEADER_LEN;
+    if payload_len > MAX_PAYLOAD_LEN {
+        out.truncate(start);
+        return Err(Error::InvalidInput(format!(
+            "a batch of {payload_len} bytes is larger than a log record may be \
+             ({MAX_PAYLOAD_LEN} bytes)"
+        )));
+    }
+    let payload_crc = crc32fast::hash(&out[start + RECORD_HEADER_LEN..]);
+    let header = &mut out[start..start + RECORD_HEADER_LEN];
+    header[0..4].copy_from_slice(&(payload_len as u32).to_le_bytes());
+    header[4..8].copy_from_slice(&payload_crc.to_le_bytes());
+    let header_crc = crc32fast::hash(&header[..8]);
+    header[8..12].copy_from_slice(&header_crc.to_le_bytes());
+    Ok(())
+}
+// ANCHOR_END: encode
+
+/// The encoded length of a record of `ops`.
+pub fn record_len<'a>(ops: impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)>) -> usize {
+    RECORD_HEADER_LEN + 4 + ops.map(|(k, v)| entry_len(k, v)).sum::<usize>()
+}
+
+// ANCHOR: writer
+/// A log being appended to. Each record goes to the operating system in
+/// one write call as soon as it is encoded, so a crash of the process
+/// loses none: only a power failure can take what is not yet synced.
+pub struct LogWriter {
+    path: PathBuf,
+    number: u64,
+    file: Box<dyn WriteFile>,
+    /// Bytes written: the header and every record.
+    len: u64,
+    /// Records written since the last sync.
+    unsynced: bool,
+    /// A write or a sync failed: what the file holds is unknown (half a
+    /// record, or pages the kernel dropped), so nothing more may go into it.
+    failed: bool,
+    buffer: Vec<u8>,
+}
+
+impl LogWriter {
+    /// Creates log number `number` at `path` and writes its header (not
+    /// synced: see [`LogWriter::sync`]).
+    pub fn create(disk: &Disk, path: &Path, number: u64) -> Result<LogWriter> {
+        let mut file = disk.create(path).context("creating", path)?;
+        file.write_all(&encode_header(number))
+            .context("writing", path)?;
+        Ok(LogWriter {
+            path: path.to_path_buf(),
+            number,
+            file,
+            len: HEADER_LEN as u64,
+            unsynced: true,
+            failed: false,
+            buffer: Vec::new(),
+        })
+    }
+
+    /// Appends one record of `ops`: one write call.
+    pub fn append<'a>(
+        &mut self,
+        ops: impl ExactSizeIterator<Item = (&'a [u8], Option<&'a [u8]>)>,
+    ) -> Result<()> {
+        self.check_usable()?;
+        self.buffer.clear();
+        encode_record(&mut self.buffer, ops)?;
+        self.write_buffer()
+    }
+    // ANCHOR_END: writer
+
+    /// Appends `entries` (a memtable's) as records of about 64 KiB each:
+    /// what a new log holds when it takes over from older ones.
+    pub fn append_all<'a>(
+        &mut self,
+        entries: impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)>,
+    ) -> Result<()> {
+        self.check_usable()?;
+        let mut chunk = Vec::new();
+        let mut bytes = 0;
+        for (key, value) in entries {
+            chunk.push((key, value));
+            bytes += entry_len(key, value);
+            if bytes >= CHUNK_LEN {
+                self.append(chunk.drain(..))?;
+                bytes = 0;
+            }
+        }
+        if !chunk.is_empty() {
+            self.append(chunk.into_iter())?;
+        }
+        Ok(())
+    }
+
+    fn write_buffer(&mut self) -> Result<()> {
+        let written = self.file.write_all(&self.buffer);
+        if written.is_err() {
+            self.failed = true;
+        }
+        written.context("appending to", &self.path)?;
+        self.len += self.buffer.len() as u64;
+        self.unsynced = true;
+        Ok(())
+    }
+
+    // ANCHOR: sync
+    /// Makes every record appended so far durable. After a failure the log
+    /// is never synced again: a second `fsync` may report success for pages
+    /// the kernel dropped after the first failed (see `Error::Poisoned`);
+    /// the store moves its memtable to a new log instead.
+    pub fn sync(&mut self) -> Result<()> {
+        self.check_usable()?;
+        if !self.unsynced {
+            return Ok(());
+        }
+        let synced = self.file.sync();
+        if synced.is_err() {
+            self.failed = true;
+        }
+        synced.context("syncing", &self.path)?;
+        self.unsynced = false;
+        Ok(())
+    }
+    // ANCHOR_END: sync
+
+    fn check_usable(&self) -> Result<()> {
+        if self.failed {
+            return Err(Error::InvalidInput(format!(
+                "an earlier write to {} failed: the log takes no more records",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether a write or a sync failed: the store must move to a new log.
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// The log's number.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// The log's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes written to the log so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the log holds only its header.
+    pub fn is_empty(&self) -> bool {
+        self.len == HEADER_LEN as u64
+    }
+}
+
+// ANCHOR: replayed
+/// What a replay found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Replayed {
+    /// Records applied.
+    pub records: u64,
+    /// Operations applied.
+    pub ops: u64,
+    /// Where the intact records end.
+    pub valid_len: u64,
+    /// The file's length: more than `valid_len` when a torn tail was cut.
+    pub file_len: u64,
+    /// Why the tail was cut, if it was.
+    pub torn: Option<String>,
+}
+// ANCHOR_END: replayed
+
+/// Why the bytes at an offset are not an intact record.
+enum Bad {
+    /// Not an intact record: torn, or damaged; which one depends on what
+    /// follows.
+    Broken(String),
+    /// An intact record (its checksums match) whose payload does not
+    /// decode: written wrong, never a tear.
+    Invalid(Error),
+}
+
+// ANCHOR: replay
+/// Reads log number `number` at `path` and hands each record's operations
+/// to `apply`, in order.
+///
+/// A crash in the middle of an append leaves a *torn tail*: the last
+/// record incomplete, or complete with bytes that never reached the disk.
+/// The replay cuts it off: those writes were never acknowledged as
+/// durable. Damage anywhere else is an error, never skipped: the first bad
+/// record is a torn tail only if no intact record follows it. (A bad
+/// record with intact ones after it means bytes in the middle of the file
+/// changed, and dropping them would lose writes silently.)
+pub fn replay(
+    disk: &Disk,
+    path: &Path,
+    number: u64,
+    mut apply: impl FnMut(&[EntryRef<'_>]),
+) -> Result<Replayed> {
+    let Some(bytes) = atomic::read_file(disk, path, u64::MAX)? else {
+        return Err(Error::corruption(
+            path,
+            0,
+            "a log, as the manifest says",
+            "no file",
+        ));
+    };
+    let mut replayed = Replayed {
+        file_len: bytes.len() as u64,
+        ..Replayed::default()
+    };
+    // The header, checked like a record: torn if nothing intact follows.
+    if let Err(problem) = check_header(path, &bytes, number) {
+        match problem {
+            Bad::Invalid(e) => return Err(e),
+            Bad::Broken(why) => {
+                return cut_or_fail(path, &bytes, 0, why, replayed);
+            }
+        }
+    }
+    let mut at = HEADER_LEN;
+    let mut ops = Vec::new();
+    while at < bytes.len() {
+        match decode_record(path, &bytes, at, &mut ops) {
+            Ok(next) => {
+                apply(&ops);
+                replayed.records += 1;
+                replayed.ops += ops.len() as u64;
+                at = next;
+            }
+            Err(Bad::Invalid(e)) => return Err(e),
+            Err(Bad::Broken(why)) => {
+                replayed.valid_len = at as u64;
+                return cut_or_fail(path, &bytes, at, why, replayed);
+            }
+        }
+    }
+    replayed.valid_len = at as u64;
+    Ok(replayed)
+}
+
+/// The tail from `at` is bad: a torn tail if no intact record follows,
+/// else an error naming the offset.
+fn cut_or_fail(
+    path: &Path,
+    bytes: &[u8],
+    at: usize,
+    why: String,
+    mut replayed: Replayed,
+) -> Result<Replayed> {
+    match next_intact_record(bytes, at + 1) {
+        Some(next) => Err(Error::corruption(
+            path,
+            at as u64,
+            "an intact log record (damage before the last record is not a torn tail)",
+            format!("{why}, with an intact record after it at offset {next}"),
+        )),
+        None => {
+            replayed.valid_len = at as u64;
+            replayed.torn = Some(format!("offset {at}: {why}"));
+            Ok(replayed)
+        }
+    }
+}
+// ANCHOR_END: replay
+
+/// Checks the file header.
+fn check_header(path: &Path, bytes: &[u8], number: u64) -> Result<(), Bad> {
+    let Some(header) = bytes.get(..HEADER_LEN) else {
+        return Err(Bad::Broken(format!(
+            "a header of {} bytes, {HEADER_LEN} expected",
+            bytes.len()
+        )));
+    };
+    let stored = u32::from_le_bytes([header[16], header[17], header[18], header[19]]);
+    if crc32fast::hash(&header[..16]) != stored {
+        return Err(Bad::Broken("a header whose checksum does not match".into()));
+    }
+    if header[0..4] != MAGIC {
+        return Err(Bad::Invalid(Error::corruption(
+            path,
+            0,
+            format!("the magic number {MAGIC:?} of a log"),
+            format!("{:?}", &header[0..4]),
+        )));
+    }
+    let version = u16::from_le_bytes([header[4], header[5]]);
+    if version != VERSION {
+        return Err(Bad::Invalid(Error::corruption(
+            path,
+            4,
+            format!("log format version {VERSION}"),
+            format!("version {version}"),
+        )));
+    }
+    let found = u64::from_le_bytes(header[8..16].try_into().unwrap_or_default());
+    if found != number {
+        return Err(Bad::Invalid(Error::corruption(
+            path,
+            8,
+            format!("log number {number}, as the file's name says"),
+            format!("number {found}"),
+        )));
+    }
+    Ok(())
+}
+
+/// The payload length in the record header at `at`, if the header is there
+/// and intact.
+fn intact_header(bytes: &[u8], at: usize) -> Option<(usize, u32)> {
+    let header = bytes.get(at..at.checked_add(RECORD_HEADER_LEN)?)?;
+    let word =
+        |i: usize| u32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
+    if crc32fast::hash(&header[..8]) != word(8) {
+        return None;
+    }
+    Some((word(0) as usize, word(4)))
+}
+
+// ANCHOR: decode_record
+/// Decodes the record at `at` into `ops`; where the next one starts.
+fn decode_record<'b>(
+    path: &Path,
+    bytes: &'b [u8],
+    at: usize,
+    ops: &mut Vec<EntryRef<'b>>,
+) -> Result<usize, Bad> {
+    let left = bytes.len() - at;
+    if left < RECORD_HEADER_LEN {
+        return Err(Bad::Broken(format!(
+            "{left} bytes, less than a record header"
+        )));
+    }
+    let Some((len, crc)) = intact_header(bytes, at) else {
+        return Err(Bad::Broken(
+            "a record header whose checksum does not match".into(),
+        ));
+    };
+    let start = at + RECORD_HEADER_LEN;
+    if len > MAX_PAYLOAD_LEN || len > bytes.len() - start {
+        return Err(Bad::Broken(format!(
+            "a record of {len} bytes with {} bytes left in the file",
+            bytes.len() - start
+        )));
+    }
+    let payload = &bytes[start..start + len];
+    if crc32fast::hash(payload) != crc {
+        return Err(Bad::Broken("a record whose checksum does not match".into()));
+    }
+    decode_payload(path, payload, start as u64, ops).map_err(Bad::Invalid)?;
+    Ok(start + len)
+}
+
+/// Decodes an intact payload: a count, then exactly that many entries.
+fn decode_payload<'b>(
+    path: &Path,
+    payload: &'b [u8],
+    offset: u64,
+    ops: &mut Vec<EntryRef<'b>>,
+) -> Result<()> {
+    ops.clear();
+    let Some(count) = payload.get(..4) else {
+        return Err(Error::corruption(
+            path,
+            offset,
+            "a record payload of at least 4 bytes (its count)",
+            format!("{} bytes", payload.len()),
+        ));
+    };
+    let count = u32::from_le_bytes([count[0], count[1], count[2], count[3]]);
+    let mut pos = 4;
+    while pos < payload.len() {
+        let span = decode_entry(path, payload, pos, offset)?;
+        ops.push(span.entry(payload));
+        pos = span.next;
+    }
+    if ops.len() as u64 != u64::from(count) {
+        return Err(Error::corruption(
+            path,
+            offset,
+            format!("{count} operations, as the record's count says"),
+            format!("{}", ops.len()),
+        ));
+    }
+    Ok(())
+}
+// ANCHOR_END: decode_record
+
+/// The offset of the first intact record at or after `from`, if any: one
+/// whose header and payload checksums both match.
+fn next_intact_record(bytes: &[u8], from: usize) -> Option<usize> {
+    (from..bytes.len().saturating_sub(RECORD_HEADER_LEN - 1)).find(|&at| {
+        intact_header(bytes, at).is_some_and(|(len, crc)| {
+            let start = at + RECORD_HEADER_LEN;
+            len <= bytes.len() - start && crc32fast::hash(&bytes[start..start + len]) == crc
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(ops: &[(&[u8], Option<&[u8]>)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_record(&mut out, ops.iter().copied()).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_record_is_its_header_and_a_payload_of_entries() {
+        let bytes = record(&[(b"k", Some(b"v")), (b"d", None)]);
+        assert_eq!(
+            bytes.len(),
+            record_len([(&b"k"[..], Some(&b"v"[..])), (&b"d"[..], None)].into_iter())
+        );
+        assert_eq!(&bytes[0..4], &(bytes.len() as u32 - 12).to_le_bytes());
+        let mut ops = Vec::new();
+        let next = decode_record(Path::new("x"), &bytes, 0, &mut ops)
+            .ok()
+            .unwrap();
+        assert_eq!(next, bytes.len());
+        assert_eq!(ops[0].key, b"k");
+        assert_eq!(ops[1].value, None);
+    }
+
+    #[test]
+    fn the_search_past_damage_finds_only_intact_records() {
+        let mut bytes = vec![0xAB; 7];
+        let r = record(&[(b"k", Some(b"v"))]);
+        bytes.extend_from_slice(&r);
+        assert_eq!(next_intact_record(&bytes, 0), Some(7));
+        assert_eq!(next_intact_record(&bytes, 8), None);
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        assert_eq!(next_intact_record(&bytes, 0), None);
+    }
+}
