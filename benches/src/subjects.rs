@@ -33,6 +33,7 @@ impl Measured for ch03_sorted_file::SortedFileStore {}
 impl Measured for ch04_footer_index::FooterIndexStore {}
 impl Measured for ch05_sparse_index::SparseIndexStore {}
 impl Measured for ch05_sparse_index::IndexOfIndexStore {}
+impl Measured for ch06_lsm::LsmStore {}
 
 /// One store the harness can measure.
 #[derive(Clone)]
@@ -143,6 +144,51 @@ fn open_sampled<const N: u32>(dir: &Path) -> Result<Box<dyn Measured>> {
     )?))
 }
 
+/// Chapter 6's store with its log synced after every write: the stage
+/// whose writes all survive a power loss, one `fsync` each.
+fn lsm_every_write() -> Subject {
+    fn open(dir: &Path) -> Result<Box<dyn Measured>> {
+        Ok(Box::new(ch06_lsm::LsmStore::open_with(
+            dir,
+            &every_write(),
+        )?))
+    }
+    fn every_write() -> ch06_lsm::Options {
+        ch06_lsm::Options {
+            log_sync: ch06_lsm::LogSync::EveryWrite,
+            ..Default::default()
+        }
+    }
+    let mut subject = Subject {
+        name: "ch06-lsm-every-write",
+        durability: <ch06_lsm::LsmStore as Stage>::durability(&every_write()),
+        open,
+        ..stage::<ch06_lsm::LsmStore>("the same, with the log synced after every write")
+    };
+    // Its reads are ch06-lsm's, and its one-call-per-key writes cost an
+    // fsync each: at 100k keys only the workloads that differ are run.
+    for w in [
+        Workload::FillSeq,
+        Workload::FillRandom,
+        Workload::GetUniform,
+        Workload::GetZipf,
+        Workload::GetMissing,
+        Workload::ScanShort,
+        Workload::ScanFull,
+        Workload::Reopen,
+        Workload::Overwrite,
+        Workload::Mixed,
+        Workload::Delete,
+    ] {
+        subject = subject.workload_up_to(w, 10_000, EVERY_WRITE);
+    }
+    subject
+}
+
+/// Why the every-write variant skips most workloads at 100k keys.
+const EVERY_WRITE: &str = "an fsync per write makes a 100k-key run of every workload minutes \
+    long; its reads are ch06-lsm's, and fill-batch and sync-writes show its writes";
+
 /// A chapter-5 stage with other settings, named `name`: run only when
 /// asked for by name.
 fn setting<S: Stage + Measured + 'static>(
@@ -190,6 +236,10 @@ pub fn all() -> Vec<Subject> {
         stage::<ch05_sparse_index::IndexOfIndexStore>(
             "chapter 4's table and every 16th index entry in memory",
         ),
+        stage::<ch06_lsm::LsmStore>(
+            "memtable and write-ahead log over block tables; the log synced on sync",
+        ),
+        lsm_every_write(),
         // Chapter 5's settings, measured for its page (only when named).
         setting::<ch05_sparse_index::SparseIndexStore>(
             "ch05-block-256",

@@ -140,7 +140,7 @@ impl LsmStore {
         remove_unnamed(&disk, dir, &manifest)?;
         let mut tables = Vec::with_capacity(manifest.tables.len());
         for &number in &manifest.tables {
-            tables.push((number, Table::open(&disk, &table_path(dir, number))?));
+            tables.push((number, open_table(&disk, &table_path(dir, number))?));
         }
         let mut memtable = Memtable::default();
         let mut recovery = Recovery::default();
@@ -469,6 +469,17 @@ fn read_manifest(disk: &Disk, dir: &Path) -> Result<Manifest> {
     }
 }
 // ANCHOR_END: read_manifest
+
+/// Opens a table the manifest names: a missing one is damage to the
+/// store, like a missing log, not an I/O error to retry.
+fn open_table(disk: &Disk, path: &Path) -> Result<Table> {
+    Table::open(disk, path).map_err(|e| match e {
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            Error::corruption(path, 0, "a table, as the manifest says", "no file")
+        }
+        e => e,
+    })
+}
 
 /// Removes what a crash left behind: temporary files, and logs and tables
 /// the manifest does not name (a flush's new files before its switch, a

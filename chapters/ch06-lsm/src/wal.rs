@@ -299,7 +299,7 @@ pub fn replay(
         match problem {
             Bad::Invalid(e) => return Err(e),
             Bad::Broken(why) => {
-                return cut_or_fail(path, &bytes, 0, why, replayed);
+                return cut_or_fail(path, &bytes, 0, 1, why, replayed);
             }
         }
     }
@@ -316,7 +316,14 @@ pub fn replay(
             Err(Bad::Invalid(e)) => return Err(e),
             Err(Bad::Broken(why)) => {
                 replayed.valid_len = at as u64;
-                return cut_or_fail(path, &bytes, at, why, replayed);
+                // Past an intact header, the record's own bytes are known:
+                // the search for an intact record starts after them (a
+                // value may hold bytes that look like a record).
+                let search_from = match intact_header(&bytes, at) {
+                    Some((len, _)) => (at + RECORD_HEADER_LEN).saturating_add(len),
+                    None => at + 1,
+                };
+                return cut_or_fail(path, &bytes, at, search_from, why, replayed);
             }
         }
     }
@@ -324,16 +331,17 @@ pub fn replay(
     Ok(replayed)
 }
 
-/// The tail from `at` is bad: a torn tail if no intact record follows,
-/// else an error naming the offset.
+/// The tail from `at` is bad: a torn tail if no intact record starts at or
+/// after `search_from`, else an error naming the offset.
 fn cut_or_fail(
     path: &Path,
     bytes: &[u8],
     at: usize,
+    search_from: usize,
     why: String,
     mut replayed: Replayed,
 ) -> Result<Replayed> {
-    match next_intact_record(bytes, at + 1) {
+    match next_intact_record(bytes, search_from) {
         Some(next) => Err(Error::corruption(
             path,
             at as u64,
