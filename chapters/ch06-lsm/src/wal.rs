@@ -67,23 +67,25 @@ pub fn encode_header(number: u64) -> [u8; HEADER_LEN] {
 /// delete).
 pub fn encode_record<'a>(
     out: &mut Vec<u8>,
-    ops: impl ExactSizeIterator<Item = (&'a [u8], Option<&'a [u8]>)>,
+    ops: impl ExactSizeIterator<Item = (&'a [u8], Option<&'a [u8]>)> + Clone,
 ) -> Result<()> {
-    let start = out.len();
-    out.extend_from_slice(&[0; RECORD_HEADER_LEN]);
-    // The count fits: a batch of 2^32 operations is far past the size
-    // limit checked below.
-    out.extend_from_slice(&(ops.len() as u32).to_le_bytes());
-    for (key, value) in ops {
-        push_entry(out, key, value);
-    }
-    let payload_len = out.len() - start - RECORD_HEADER_LEN;
+    // Measured before anything is copied: a batch too large for a record
+    // is refused without building it in memory first.
+    let payload_len = record_len(ops.clone()) - RECORD_HEADER_LEN;
     if payload_len > MAX_PAYLOAD_LEN {
-        out.truncate(start);
         return Err(Error::InvalidInput(format!(
             "a batch of {payload_len} bytes is larger than a log record may be \
              ({MAX_PAYLOAD_LEN} bytes)"
         )));
+    }
+    let start = out.len();
+    out.reserve(RECORD_HEADER_LEN + payload_len);
+    out.extend_from_slice(&[0; RECORD_HEADER_LEN]);
+    // The count fits: a batch of 2^32 operations is far past the size
+    // limit checked above.
+    out.extend_from_slice(&(ops.len() as u32).to_le_bytes());
+    for (key, value) in ops {
+        push_entry(out, key, value);
     }
     let payload_crc = crc32fast::hash(&out[start + RECORD_HEADER_LEN..]);
     let header = &mut out[start..start + RECORD_HEADER_LEN];
@@ -139,7 +141,7 @@ impl LogWriter {
     /// Appends one record of `ops`: one write call.
     pub fn append<'a>(
         &mut self,
-        ops: impl ExactSizeIterator<Item = (&'a [u8], Option<&'a [u8]>)>,
+        ops: impl ExactSizeIterator<Item = (&'a [u8], Option<&'a [u8]>)> + Clone,
     ) -> Result<()> {
         self.check_usable()?;
         self.buffer.clear();
@@ -161,12 +163,13 @@ impl LogWriter {
             chunk.push((key, value));
             bytes += entry_len(key, value);
             if bytes >= CHUNK_LEN {
-                self.append(chunk.drain(..))?;
+                self.append(chunk.iter().copied())?;
+                chunk.clear();
                 bytes = 0;
             }
         }
         if !chunk.is_empty() {
-            self.append(chunk.into_iter())?;
+            self.append(chunk.iter().copied())?;
         }
         Ok(())
     }
@@ -515,6 +518,16 @@ mod tests {
         assert_eq!(next, bytes.len());
         assert_eq!(ops[0].key, b"k");
         assert_eq!(ops[1].value, None);
+    }
+
+    #[test]
+    fn a_batch_too_large_for_a_record_is_refused_before_it_is_copied() {
+        let value = vec![7; ch00_contract::MAX_VALUE_LEN];
+        let ops = vec![(&b"k"[..], Some(&value[..])); MAX_PAYLOAD_LEN / value.len() + 1];
+        let mut out = Vec::new();
+        let e = encode_record(&mut out, ops.iter().copied()).unwrap_err();
+        assert!(matches!(e, Error::InvalidInput(_)), "{e}");
+        assert_eq!(out.capacity(), 0, "nothing was built");
     }
 
     #[test]
