@@ -320,6 +320,7 @@ impl LsmStore {
     }
     // ANCHOR_END: write_table
 
+    // ANCHOR: roll
     /// Moves the memtable to a new log and switches the manifest to it,
     /// durably: after any failure of the log or of the manifest's switch.
     fn roll(&mut self) -> Result<()> {
@@ -332,6 +333,7 @@ impl LsmStore {
         self.stale.push(old.number());
         self.fill_log_and_commit()
     }
+    // ANCHOR_END: roll
 
     // ANCHOR: commit
     /// Writes the memtable to the current log (new and empty), syncs it,
@@ -481,6 +483,7 @@ fn open_table(disk: &Disk, path: &Path) -> Result<Table> {
     })
 }
 
+// ANCHOR: remove_unnamed
 /// Removes what a crash left behind: temporary files, and logs and tables
 /// the manifest does not name (a flush's new files before its switch, a
 /// log replaced by a switch).
@@ -503,6 +506,7 @@ fn remove_unnamed(disk: &Disk, dir: &Path, manifest: &Manifest) -> Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: remove_unnamed
 
 impl KvStore for LsmStore {
     // ANCHOR: kv_store

@@ -174,6 +174,7 @@ impl LogWriter {
         Ok(())
     }
 
+    // ANCHOR: write_buffer
     fn write_buffer(&mut self) -> Result<()> {
         let written = self.file.write_all(&self.buffer);
         if written.is_err() {
@@ -184,6 +185,7 @@ impl LogWriter {
         self.unsynced = true;
         Ok(())
     }
+    // ANCHOR_END: write_buffer
 
     // ANCHOR: sync
     /// Makes every record appended so far durable. After a failure the log
@@ -482,6 +484,7 @@ fn decode_payload<'b>(
 }
 // ANCHOR_END: decode_record
 
+// ANCHOR: search
 /// The offset of the first intact record at or after `from`, if any: one
 /// whose header and payload checksums both match.
 fn next_intact_record(bytes: &[u8], from: usize) -> Option<usize> {
@@ -492,6 +495,7 @@ fn next_intact_record(bytes: &[u8], from: usize) -> Option<usize> {
         })
     })
 }
+// ANCHOR_END: search
 
 #[cfg(test)]
 mod tests {

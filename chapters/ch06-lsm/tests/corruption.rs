@@ -701,6 +701,7 @@ fn a_missing_or_empty_file_the_manifest_names_is_a_named_error() {
 }
 // ANCHOR_END: named
 
+// ANCHOR: value_holds_record
 /// A value may hold bytes that look like a log record (a store that keeps
 /// another store's files, say). A power loss that tears the record of such
 /// a value after its inner "record" leaves a torn tail, not damage in the
@@ -730,3 +731,4 @@ fn a_torn_record_whose_value_holds_a_record_is_a_torn_tail() {
     assert_eq!(store.get(b"k").unwrap(), None);
     assert_eq!(store.recovery().torn.len(), 1, "{:?}", store.recovery());
 }
+// ANCHOR_END: value_holds_record

@@ -335,6 +335,7 @@ fn an_open_removes_the_files_the_manifest_does_not_name() {
 }
 // ANCHOR_END: unnamed
 
+// ANCHOR: no_manifest
 /// Logs and tables without a manifest are refused, not removed as
 /// "unnamed": that would delete the whole store.
 #[test]
@@ -352,6 +353,7 @@ fn a_store_whose_manifest_is_gone_is_refused_and_kept() {
     assert!(err.to_string().contains("MANIFEST"), "{err}");
     assert_eq!(names(dir.path()), before);
 }
+// ANCHOR_END: no_manifest
 
 /// Every file name the store writes is one it recognises as its own.
 #[test]
