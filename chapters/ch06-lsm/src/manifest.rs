@@ -35,6 +35,10 @@ pub const HEADER_LEN: usize = 24;
 /// The largest manifest a store reads: room for millions of tables. A
 /// longer file is damage, not a store.
 pub const MAX_LEN: u64 = 64 << 20;
+/// The largest next file number a manifest may hold: a store makes a few
+/// files per flush, so a larger number is damage (and the store can count
+/// on the numbers after it not overflowing).
+pub const MAX_FILE_NUMBER: u64 = 1 << 62;
 // ANCHOR_END: constants
 
 // ANCHOR: manifest
@@ -103,11 +107,11 @@ impl Manifest {
             ));
         }
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if version != VERSION {
+        if version != VERSION || bytes[6..8] != [0, 0] {
             return Err(corrupt(
-                4,
-                &format!("manifest format version {VERSION}"),
-                format!("version {version}"),
+                if version != VERSION { 4 } else { 6 },
+                &format!("manifest format version {VERSION} and reserved bytes 0"),
+                format!("version {version}, reserved {:?}", &bytes[6..8]),
             ));
         }
         let u64_at = |at: usize| {
@@ -118,6 +122,13 @@ impl Manifest {
         let u32_at =
             |at: usize| u32::from_le_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]]);
         let next_file = u64_at(8);
+        if next_file > MAX_FILE_NUMBER {
+            return Err(corrupt(
+                8,
+                &format!("a next file number of at most {MAX_FILE_NUMBER}"),
+                format!("{next_file}"),
+            ));
+        }
         let (logs, tables) = (u32_at(16) as usize, u32_at(20) as usize);
         let expected = (logs as u64 + tables as u64) * 8 + HEADER_LEN as u64;
         if body.len() as u64 != expected {

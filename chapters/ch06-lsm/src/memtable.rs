@@ -17,8 +17,9 @@ use ch05_sparse_index::block::entry_len;
 pub struct Memtable {
     entries: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// Bytes of every write applied since the memtable was new, overwrites
-    /// included: what its log holds, so that bounding it bounds the log
-    /// that a reopen replays.
+    /// included: about what its log holds (a log that takes over a
+    /// memtable holds only its live entries, less), so that bounding it
+    /// bounds the log that a reopen replays.
     size: u64,
 }
 

@@ -5,8 +5,9 @@
 //! sorted and holds a key at most once. The merge keeps each source's next
 //! entry in a binary heap ordered by key, and by age for equal keys, so
 //! the smallest key comes out first, from the newest source that has it;
-//! the older sources' entries for that key are skipped. Memory is one
-//! entry per source, however long the scan.
+//! the older sources' entries for that key are skipped. The merge holds
+//! one entry per source (and each table's cursor the blocks it read, up to
+//! 64 KiB), however long the scan.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;

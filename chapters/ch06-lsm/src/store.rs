@@ -5,8 +5,9 @@
 //! memtable passes its size, it is *flushed*: written out as a new table,
 //! and a new, empty log takes over. A read asks the memtable, then the
 //! tables from newest to oldest, and the first that knows the key answers.
-//! Nothing on disk is ever rewritten: a file is written once, then named
-//! by the manifest, then (in part 2) removed when nothing needs it.
+//! No table is ever rewritten: a table is written once, then named by the
+//! manifest; a log is only appended to, and removed once its writes are
+//! in a table (or in a newer log); only the small manifest is replaced.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -31,9 +32,10 @@ use crate::wal::{self, LogWriter};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LogSync {
     /// On [`KvStore::sync`] only: one `fsync` for all the writes before
-    /// it. A power failure loses the writes after the last sync (a crash of
-    /// the process loses none: each record is handed to the operating
-    /// system when it is written).
+    /// it. A power failure may lose the writes after the last sync (some of
+    /// the earliest, in order, may survive, and a flush makes all before it
+    /// durable); a crash of the process loses none: each record is handed
+    /// to the operating system when it is written.
     #[default]
     OnSync,
     /// After every write, before the call returns: nothing acknowledged is
@@ -102,9 +104,9 @@ pub struct LsmStore {
     /// The number the next new file takes.
     next_file: u64,
     /// What the files on disk say is not known to be what the store holds
-    /// (a write or sync of the log failed, or the manifest's directory
-    /// sync did): before anything else, the memtable goes to a new log and
-    /// the manifest is switched to it, durably.
+    /// (a write or sync of the log failed, or a switch of the manifest
+    /// did): before anything else, the memtable goes to a new log and the
+    /// manifest is switched to it, durably.
     needs_roll: bool,
     /// Logs no longer needed once the manifest's switch is durable.
     stale: Vec<u64>,
@@ -161,7 +163,7 @@ impl LsmStore {
         // (the process crashed, the machine did not): they are written
         // again, to a new log, synced, before the store takes new writes.
         let number = manifest.next_file;
-        let log = LogWriter::create(&disk, &log_path(dir, number), number)?;
+        let log = write_log(&disk, &log_path(dir, number), number, &memtable)?;
         let mut store = LsmStore {
             dir: dir.to_path_buf(),
             disk,
@@ -177,7 +179,9 @@ impl LsmStore {
             flushes: 0,
             _lock: lock,
         };
-        store.fill_log_and_commit()?;
+        store.bytes_written = store.log.len();
+        let switched = store.switch_manifest(&store.manifest());
+        store.settle(switched)?;
         Ok(store)
     }
     // ANCHOR_END: open
@@ -187,9 +191,14 @@ impl LsmStore {
         LsmStore::open_with(dir, &Options::default())
     }
 
-    fn take_number(&mut self) -> u64 {
-        self.next_file += 1;
-        self.next_file - 1
+    /// The next file number. The manifest's decoder bounds the number it
+    /// starts from, so running out is a store of 2^62 files, not damage.
+    fn take_number(&mut self) -> Result<u64> {
+        let number = self.next_file;
+        self.next_file = number
+            .checked_add(1)
+            .ok_or_else(|| Error::InvalidInput("the store has run out of file numbers".into()))?;
+        Ok(number)
     }
 
     // ANCHOR: write
@@ -197,6 +206,14 @@ impl LsmStore {
     /// memtable. A full memtable is flushed first, so that a failed flush
     /// fails this write before anything of it is done.
     fn write_ops(&mut self, ops: &[(&[u8], Option<&[u8]>)]) -> Result<()> {
+        // A batch too large for one record is refused before any I/O.
+        let payload = wal::record_len(ops.iter().copied()) - wal::RECORD_HEADER_LEN;
+        if payload > wal::MAX_PAYLOAD_LEN {
+            return Err(Error::InvalidInput(format!(
+                "a batch of {payload} bytes is larger than a log record may be ({} bytes)",
+                wal::MAX_PAYLOAD_LEN
+            )));
+        }
         if self.memtable.size() >= self.options.memtable_bytes {
             self.flush()?;
         }
@@ -232,40 +249,42 @@ impl LsmStore {
 
     // ANCHOR: flush
     /// Writes the memtable out as a new table and starts a new, empty log:
-    /// the table is written and synced, the log created, then the manifest
-    /// switched to name both, and only then is the old log removed. A crash
-    /// before the switch leaves the old manifest, which names the old log
-    /// (replayed at open) and not the new files (removed at open).
+    /// the table is written and synced, the log created and its header
+    /// synced, the directory synced, then the manifest switched to name
+    /// both, and only then is the old log removed. A crash before the
+    /// switch leaves the old manifest, which names the old log (replayed
+    /// at open) and not the new files (removed at open).
     pub fn flush(&mut self) -> Result<()> {
+        if self.needs_roll {
+            // The last switch is not known durable: make it so first.
+            self.roll()?;
+        }
         if self.memtable.is_empty() {
             return Ok(());
         }
-        let table_number = self.take_number();
+        let table_number = self.take_number()?;
         let path = table_path(&self.dir, table_number);
-        let table = match self.write_table(&path) {
-            Ok(table) => table,
-            Err(e) => {
-                let _ = self.disk.remove_file(&path);
-                return Err(e);
-            }
-        };
-        let log_number = self.take_number();
+        let log_number = self.take_number()?;
         let log_file = log_path(&self.dir, log_number);
-        let log = match LogWriter::create(&self.disk, &log_file, log_number) {
-            Ok(log) => log,
+        let new_files = self.write_table(&path).and_then(|table| {
+            let mut log = LogWriter::create(&self.disk, &log_file, log_number)?;
+            log.sync()?;
+            Ok((table, log))
+        });
+        let (table, log) = match new_files {
+            Ok(files) => files,
             Err(e) => {
                 let _ = self.disk.remove_file(&path);
                 let _ = self.disk.remove_file(&log_file);
                 return Err(e);
             }
         };
-        let mut tables: Vec<u64> = self.tables.iter().map(|(n, _)| *n).collect();
-        tables.extend(table.as_ref().map(|_| table_number));
-        let switched = self.switch_manifest(&Manifest {
-            next_file: self.next_file,
+        let mut manifest = Manifest {
             logs: vec![log_number],
-            tables,
-        });
+            ..self.manifest()
+        };
+        manifest.tables.extend(table.as_ref().map(|_| table_number));
+        let switched = self.switch_manifest(&manifest);
         if let Err(SwitchError::NotSwitched(e)) = switched {
             let _ = self.disk.remove_file(&path);
             let _ = self.disk.remove_file(&log_file);
@@ -282,13 +301,7 @@ impl LsmStore {
         self.stale.push(old.number());
         self.memtable = Memtable::default();
         self.flushes += 1;
-        match switched {
-            Err(SwitchError::NotDurable(e)) => {
-                self.needs_roll = true;
-                Err(e)
-            }
-            _ => self.remove_stale(),
-        }
+        self.settle(switched)
     }
     // ANCHOR_END: flush
 
@@ -323,57 +336,91 @@ impl LsmStore {
     // ANCHOR: roll
     /// Moves the memtable to a new log and switches the manifest to it,
     /// durably: after any failure of the log or of the manifest's switch.
+    /// The new log is only adopted once the manifest in the directory
+    /// names it; a failed attempt removes it, so retries do not pile up
+    /// copies of the memtable.
     fn roll(&mut self) -> Result<()> {
-        let number = self.take_number();
-        let path = log_path(&self.dir, number);
-        let log = LogWriter::create(&self.disk, &path, number).inspect_err(|_| {
-            let _ = self.disk.remove_file(&path);
-        })?;
-        let old = std::mem::replace(&mut self.log, log);
-        self.stale.push(old.number());
-        self.fill_log_and_commit()
+        self.needs_roll = true;
+        let number = self.take_number()?;
+        let log = self.new_log(number)?;
+        self.commit_log(log)
     }
     // ANCHOR_END: roll
 
     // ANCHOR: commit
-    /// Writes the memtable to the current log (new and empty), syncs it,
-    /// and switches the manifest to name it, durably; then removes the logs
-    /// it replaces.
-    fn fill_log_and_commit(&mut self) -> Result<()> {
-        self.needs_roll = true;
-        let before = self.log.len();
-        self.log.append_all(self.memtable.iter())?;
-        self.bytes_written += self.log.len() - before;
-        self.log.sync()?;
+    /// A new log, number `number`, holding the memtable, synced.
+    fn new_log(&mut self, number: u64) -> Result<LogWriter> {
+        let log = write_log(
+            &self.disk,
+            &log_path(&self.dir, number),
+            number,
+            &self.memtable,
+        )?;
+        self.bytes_written += log.len();
+        Ok(log)
+    }
+
+    /// Switches the manifest to name `log` as the only live log, durably,
+    /// and makes it the store's log; then removes the logs it replaces.
+    fn commit_log(&mut self, log: LogWriter) -> Result<()> {
         let manifest = Manifest {
-            next_file: self.next_file,
-            logs: vec![self.log.number()],
-            tables: self.tables.iter().map(|(n, _)| *n).collect(),
+            logs: vec![log.number()],
+            ..self.manifest()
         };
-        match self.switch_manifest(&manifest) {
-            Err(SwitchError::NotSwitched(e) | SwitchError::NotDurable(e)) => Err(e),
+        let switched = self.switch_manifest(&manifest);
+        if let Err(SwitchError::NotSwitched(e)) = switched {
+            let _ = self.disk.remove_file(log.path());
+            return Err(e);
+        }
+        let old = std::mem::replace(&mut self.log, log);
+        self.stale.push(old.number());
+        self.settle(switched)
+    }
+
+    /// After a switch of the manifest that renamed it into place: durable,
+    /// the logs it replaces can go; not durable, the next write or sync
+    /// rolls again.
+    fn settle(&mut self, switched: Result<(), SwitchError>) -> Result<()> {
+        match switched {
+            Err(SwitchError::NotSwitched(e) | SwitchError::NotDurable(e)) => {
+                self.needs_roll = true;
+                Err(e)
+            }
             Ok(()) => {
                 self.needs_roll = false;
                 self.remove_stale()
             }
         }
     }
+
+    /// The manifest that names the store's files as they are in memory.
+    fn manifest(&self) -> Manifest {
+        Manifest {
+            next_file: self.next_file,
+            logs: vec![self.log.number()],
+            tables: self.table_numbers(),
+        }
+    }
     // ANCHOR_END: commit
 
     // ANCHOR: switch
-    /// Replaces the manifest: a new file, synced, renamed over the old
-    /// one, then the directory synced.
+    /// Replaces the manifest: the directory synced first (the new files
+    /// the manifest will name must be durable before it names them: POSIX
+    /// does not order a directory's changes), then a new manifest, synced,
+    /// renamed over the old one, then the directory synced again.
     fn switch_manifest(&mut self, manifest: &Manifest) -> Result<(), SwitchError> {
         let bytes = manifest.encode();
-        atomic::replace(&self.disk, &self.dir.join(MANIFEST), &bytes)
+        atomic::sync_dir(&self.disk, &self.dir)
+            .and_then(|()| atomic::replace(&self.disk, &self.dir.join(MANIFEST), &bytes))
             .map_err(SwitchError::NotSwitched)?;
         self.bytes_written += bytes.len() as u64;
         atomic::sync_dir(&self.disk, &self.dir).map_err(SwitchError::NotDurable)
     }
     // ANCHOR_END: switch
 
-    /// Removes the logs that a durable manifest no longer names. One that
-    /// cannot be removed now is removed by the next open.
+    /// Removes the logs that a durable manifest no longer names. A failure
+    /// is reported (the call that switched the manifest returns it); the
+    /// file is unnamed, so a later flush or the next open removes it.
     fn remove_stale(&mut self) -> Result<()> {
         let mut result = Ok(());
         for number in std::mem::take(&mut self.stale) {
@@ -427,6 +474,20 @@ impl LsmStore {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+}
+
+/// Writes log `number` at `path` holding `memtable`'s entries, synced; on
+/// failure, removes what it wrote.
+fn write_log(disk: &Disk, path: &Path, number: u64, memtable: &Memtable) -> Result<LogWriter> {
+    let written = LogWriter::create(disk, path, number).and_then(|mut log| {
+        log.append_all(memtable.iter())?;
+        log.sync()?;
+        Ok(log)
+    });
+    if written.is_err() {
+        let _ = disk.remove_file(path);
+    }
+    written
 }
 
 // ANCHOR: read_manifest

@@ -103,9 +103,11 @@ pub fn record_len<'a>(ops: impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)>) -
 }
 
 // ANCHOR: writer
-/// A log being appended to. Each record goes to the operating system in
-/// one write call as soon as it is encoded, so a crash of the process
-/// loses none: only a power failure can take what is not yet synced.
+/// A log being appended to. Each record goes to the operating system
+/// (`write_all`: one write call, or a few for a record of many pages) as
+/// soon as it is encoded, before the call that made it returns, so a crash
+/// of the process loses none: only a power failure can take what is not
+/// yet synced.
 pub struct LogWriter {
     path: PathBuf,
     number: u64,
@@ -121,8 +123,9 @@ pub struct LogWriter {
 }
 
 impl LogWriter {
-    /// Creates log number `number` at `path` and writes its header (not
-    /// synced: see [`LogWriter::sync`]).
+    /// Creates log number `number` at `path` and writes its header, not
+    /// yet synced: the store syncs it before the manifest names the log,
+    /// so that a named log's header is always whole.
     pub fn create(disk: &Disk, path: &Path, number: u64) -> Result<LogWriter> {
         let mut file = disk.create(path).context("creating", path)?;
         file.write_all(&encode_header(number))
@@ -138,7 +141,7 @@ impl LogWriter {
         })
     }
 
-    /// Appends one record of `ops`: one write call.
+    /// Appends one record of `ops`, handed to the operating system whole.
     pub fn append<'a>(
         &mut self,
         ops: impl ExactSizeIterator<Item = (&'a [u8], Option<&'a [u8]>)> + Clone,
@@ -146,7 +149,12 @@ impl LogWriter {
         self.check_usable()?;
         self.buffer.clear();
         encode_record(&mut self.buffer, ops)?;
-        self.write_buffer()
+        let written = self.write_buffer();
+        // One huge batch should not pin its size in memory for good.
+        if self.buffer.capacity() > CHUNK_LEN * 16 {
+            self.buffer = Vec::new();
+        }
+        written
     }
     // ANCHOR_END: writer
 
@@ -276,11 +284,11 @@ enum Bad {
 ///
 /// A crash in the middle of an append leaves a *torn tail*: the last
 /// record incomplete, or complete with bytes that never reached the disk.
-/// The replay cuts it off: those writes were never acknowledged as
-/// durable. Damage anywhere else is an error, never skipped: the first bad
-/// record is a torn tail only if no intact record follows it. (A bad
-/// record with intact ones after it means bytes in the middle of the file
-/// changed, and dropping them would lose writes silently.)
+/// The replay cuts it off: its write never returned (or, on `sync` only,
+/// was not synced). Damage anywhere else is an error, never skipped: the
+/// first bad record is a torn tail only if no intact record follows it.
+/// (A bad record with intact ones after it means bytes in the middle of
+/// the file changed, and dropping them would lose writes silently.)
 pub fn replay(
     disk: &Disk,
     path: &Path,
@@ -299,15 +307,9 @@ pub fn replay(
         file_len: bytes.len() as u64,
         ..Replayed::default()
     };
-    // The header, checked like a record: torn if nothing intact follows.
-    if let Err(problem) = check_header(path, &bytes, number) {
-        match problem {
-            Bad::Invalid(e) => return Err(e),
-            Bad::Broken(why) => {
-                return cut_or_fail(path, &bytes, 0, 1, why, replayed);
-            }
-        }
-    }
+    // The header was synced before the manifest named the log: it is
+    // whole, or the file is damaged.
+    check_header(path, &bytes, number)?;
     let mut at = HEADER_LEN;
     let mut ops = Vec::new();
     while at < bytes.len() {
@@ -362,43 +364,53 @@ fn cut_or_fail(
 }
 // ANCHOR_END: replay
 
-/// Checks the file header.
-fn check_header(path: &Path, bytes: &[u8], number: u64) -> Result<(), Bad> {
+/// Checks the file header. The store syncs a log's header before the
+/// manifest names the log, so a header that is short or damaged is an
+/// error, never a tear.
+fn check_header(path: &Path, bytes: &[u8], number: u64) -> Result<()> {
     let Some(header) = bytes.get(..HEADER_LEN) else {
-        return Err(Bad::Broken(format!(
-            "a header of {} bytes, {HEADER_LEN} expected",
-            bytes.len()
-        )));
+        return Err(Error::corruption(
+            path,
+            0,
+            format!("a log header of {HEADER_LEN} bytes"),
+            format!("a file of {} bytes", bytes.len()),
+        ));
     };
     let stored = u32::from_le_bytes([header[16], header[17], header[18], header[19]]);
-    if crc32fast::hash(&header[..16]) != stored {
-        return Err(Bad::Broken("a header whose checksum does not match".into()));
+    let computed = crc32fast::hash(&header[..16]);
+    if computed != stored {
+        return Err(Error::corruption(
+            path,
+            16,
+            format!("the header's CRC-32, {computed:08x}"),
+            format!("{stored:08x}"),
+        ));
     }
     if header[0..4] != MAGIC {
-        return Err(Bad::Invalid(Error::corruption(
+        return Err(Error::corruption(
             path,
             0,
             format!("the magic number {MAGIC:?} of a log"),
             format!("{:?}", &header[0..4]),
-        )));
+        ));
     }
     let version = u16::from_le_bytes([header[4], header[5]]);
-    if version != VERSION {
-        return Err(Bad::Invalid(Error::corruption(
+    if version != VERSION || header[6..8] != [0, 0] {
+        return Err(Error::corruption(
             path,
-            4,
-            format!("log format version {VERSION}"),
-            format!("version {version}"),
-        )));
+            if version != VERSION { 4 } else { 6 },
+            format!("log format version {VERSION} and reserved bytes 0"),
+            format!("version {version}, reserved {:?}", &header[6..8]),
+        ));
     }
     let found = u64::from_le_bytes(header[8..16].try_into().unwrap_or_default());
     if found != number {
-        return Err(Bad::Invalid(Error::corruption(
+        return Err(Error::corruption(
             path,
             8,
             format!("log number {number}, as the file's name says"),
             format!("number {found}"),
-        )));
+        ));
     }
     Ok(())
 }

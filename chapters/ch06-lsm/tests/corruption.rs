@@ -194,9 +194,10 @@ fn name(path: &Path) -> String {
 /// A log cut at any length opens, holding exactly the records that lie
 /// wholly before the cut; a cut that is not at a record boundary is
 /// reported as a torn tail. A cut inside the 20-byte file header, even at
-/// 0, is a torn header: the log replays as empty, and the cut is reported.
-/// After the open the cut is gone for good: a write, a crash and a
-/// reopen find no torn tail, and the write.
+/// 0, is an error naming the log: the store syncs a log's header before
+/// the manifest names it, so a named log's header is never torn. After
+/// the open the cut is gone for good: a write, a crash and a reopen find
+/// no torn tail, and the write.
 #[test]
 fn every_truncation_of_the_log_opens_as_a_prefix_of_its_records() {
     let logged = logged();
@@ -204,6 +205,14 @@ fn every_truncation_of_the_log_opens_as_a_prefix_of_its_records() {
     for len in 0..=logged.bytes.len() {
         let what = format!("log cut to {len} bytes");
         let sim = with_file(&logged.sim, &logged.log, &logged.bytes[..len]);
+        if len < HEADER_LEN {
+            let before = files(&sim);
+            let e = open(&sim).err().unwrap_or_else(|| panic!("{what}: opened"));
+            let expected = format!("corrupt file {} at byte offset 0: ", logged.log.display());
+            assert!(e.to_string().starts_with(&expected), "{what}: {e}");
+            assert_eq!(files(&sim), before, "{what}: files changed");
+            continue;
+        }
         let mut store = open(&sim).unwrap_or_else(|e| panic!("{what}: {e}"));
         let whole = bounds[1..].iter().filter(|&&end| end <= len).count();
         let recovery = store.recovery();
@@ -211,7 +220,7 @@ fn every_truncation_of_the_log_opens_as_a_prefix_of_its_records() {
         if bounds.contains(&len) {
             assert!(recovery.torn.is_empty(), "{what}: {:?}", recovery.torn);
         } else {
-            let cut = if len < HEADER_LEN { 0 } else { bounds[whole] };
+            let cut = bounds[whole];
             let expected = format!("{} at offset {cut}: ", name(&logged.log));
             assert_eq!(recovery.torn.len(), 1, "{what}");
             assert!(
@@ -281,8 +290,17 @@ fn every_flipped_bit_of_the_log_is_an_error_or_cuts_the_last_record() {
                         at < last,
                         "{what}: the last record's damage is a torn tail: {e}"
                     );
-                    let (bad, next) = region(bounds, at);
-                    assert_damage_in_the_middle(&e, &logged.log, bad, next, &what);
+                    if at < HEADER_LEN {
+                        // The header's checksum catches it.
+                        let expected = format!(
+                            "corrupt file {} at byte offset 16: expected the header's CRC-32",
+                            logged.log.display()
+                        );
+                        assert!(e.to_string().starts_with(&expected), "{what}: {e}");
+                    } else {
+                        let (bad, next) = region(bounds, at);
+                        assert_damage_in_the_middle(&e, &logged.log, bad, next, &what);
+                    }
                     assert_eq!(files(&sim), before, "{what}: files changed");
                 }
             }
@@ -527,7 +545,7 @@ fn damage_in_the_middle_of_the_log_is_an_error_naming_the_file_and_the_offset() 
 #[test]
 fn a_log_header_written_wrong_is_a_named_error() {
     let logged = logged();
-    let cases: [(usize, &[u8], &str); 3] = [
+    let cases: [(usize, &[u8], &str); 4] = [
         (
             0,
             b"KVWX",
@@ -536,7 +554,12 @@ fn a_log_header_written_wrong_is_a_named_error() {
         (
             4,
             &2u16.to_le_bytes(),
-            "expected log format version 1, found version 2",
+            "expected log format version 1 and reserved bytes 0, found version 2, reserved [0, 0]",
+        ),
+        (
+            6,
+            &1u16.to_le_bytes(),
+            "expected log format version 1 and reserved bytes 0, found version 1, reserved [1, 0]",
         ),
         (
             8,

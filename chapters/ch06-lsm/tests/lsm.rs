@@ -443,3 +443,86 @@ fn every_write_mode_keeps_writes_without_a_sync() {
         );
     }
 }
+
+/// A store on a fresh simulated disk, and the disk.
+fn on_sim(options: Options) -> (SimDisk, Options) {
+    let sim = SimDisk::with_seed(11);
+    sim.add_root(Path::new("/store"));
+    let options = Options {
+        disk: Disk::simulated(sim.clone()),
+        ..options
+    };
+    (sim, options)
+}
+
+fn logs_on(sim: &SimDisk) -> usize {
+    Disk::simulated(sim.clone())
+        .list(Path::new("/store"))
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            matches!(
+                files::kind(e.name.to_str().unwrap()),
+                Some(FileKind::Log(_))
+            )
+        })
+        .count()
+}
+
+/// After a failed sync the store moves its memtable to a new log; when
+/// that fails too, the half-made log is removed, so a caller that retries
+/// does not fill the disk with copies of the memtable.
+#[test]
+fn failed_retries_leave_no_copies_of_the_memtable_behind() {
+    let (sim, options) = on_sim(Options::default());
+    let mut store = open(Path::new("/store"), &options);
+    for i in 0..100u32 {
+        store.set(format!("k{i}").as_bytes(), &[1; 100]).unwrap();
+    }
+    for _ in 0..20 {
+        sim.fail(disk::Op::Sync, 0);
+        assert!(store.sync().is_err());
+    }
+    assert!(logs_on(&sim) <= 2, "{} logs", logs_on(&sim));
+    store.sync().unwrap();
+    assert_eq!(logs_on(&sim), 1);
+    store.simulate_crash();
+    sim.power_loss();
+    let store = open(Path::new("/store"), &options);
+    assert_eq!(store.get(b"k99").unwrap(), Some(vec![1; 100]));
+}
+
+/// A flush whose manifest switch is not known durable (its directory
+/// sync failed) is made durable by the next call that needs it: a second
+/// `flush`, with nothing new to flush, does not report success before.
+#[test]
+fn a_flush_after_a_failed_switch_makes_the_switch_durable_first() {
+    let (sim, options) = on_sim(Options::default());
+    let mut store = open(Path::new("/store"), &options);
+    store.set(b"a", b"1").unwrap();
+    // The flush syncs the directory before and after the rename: the
+    // second one fails.
+    sim.fail(disk::Op::SyncDir, 1);
+    assert!(store.flush().is_err());
+    store.flush().unwrap();
+    store.simulate_crash();
+    sim.power_loss();
+    let store = open(Path::new("/store"), &options);
+    assert_eq!(get(&store, "a").as_deref(), Some("1"));
+}
+
+/// A manifest whose next file number is absurd (its checksum valid) is
+/// damage, reported, never an overflow.
+#[test]
+fn a_manifest_with_an_absurd_next_file_number_is_refused() {
+    use ch06_lsm::manifest::Manifest;
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = Manifest {
+        next_file: u64::MAX,
+        logs: vec![],
+        tables: vec![],
+    };
+    std::fs::write(dir.path().join("MANIFEST"), manifest.encode()).unwrap();
+    let err = LsmStore::open_with(dir.path(), &Options::default()).unwrap_err();
+    assert!(err.is_corruption(), "{err}");
+}
