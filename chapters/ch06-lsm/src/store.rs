@@ -476,6 +476,7 @@ impl LsmStore {
     }
 }
 
+// ANCHOR: write_log
 /// Writes log `number` at `path` holding `memtable`'s entries, synced; on
 /// failure, removes what it wrote.
 fn write_log(disk: &Disk, path: &Path, number: u64, memtable: &Memtable) -> Result<LogWriter> {
@@ -489,6 +490,7 @@ fn write_log(disk: &Disk, path: &Path, number: u64, memtable: &Memtable) -> Resu
     }
     written
 }
+// ANCHOR_END: write_log
 
 // ANCHOR: read_manifest
 /// The manifest in `dir`; for a new store, an empty one, written. A directory with
