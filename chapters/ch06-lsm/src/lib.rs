@@ -18,3 +18,4 @@ mod store;
 pub mod wal;
 
 pub use store::{DEFAULT_MEMTABLE_BYTES, LogSync, LsmStore, Options, Recovery};
+pub use wal::LogRecovery;

@@ -25,7 +25,7 @@ use crate::files::{self, FileKind, MANIFEST, log_path, table_path};
 use crate::manifest::{self, Manifest};
 use crate::memtable::Memtable;
 use crate::merge::{self, MergedEntries, Source};
-use crate::wal::{self, LogWriter};
+use crate::wal::{self, LogRecovery, LogWriter};
 
 // ANCHOR: options
 /// When the log is synced.
@@ -56,6 +56,9 @@ pub struct Options {
     pub memtable_bytes: u64,
     /// The block size of the tables (chapter 5's option).
     pub block_size: usize,
+    /// What an open does with damage in the middle of a log: refuse
+    /// (the default) or cut there (see [`LogRecovery`]).
+    pub log_recovery: LogRecovery,
 }
 
 /// The memtable size when nobody says otherwise: LevelDB's default.
@@ -68,6 +71,7 @@ impl Default for Options {
             log_sync: LogSync::default(),
             memtable_bytes: DEFAULT_MEMTABLE_BYTES,
             block_size: DEFAULT_BLOCK_SIZE,
+            log_recovery: LogRecovery::default(),
         }
     }
 }
@@ -147,7 +151,8 @@ impl LsmStore {
         let mut memtable = Memtable::default();
         let mut recovery = Recovery::default();
         for &number in &manifest.logs {
-            let replayed = wal::replay(&disk, &log_path(dir, number), number, |ops| {
+            let path = log_path(dir, number);
+            let replayed = wal::replay(&disk, &path, number, options.log_recovery, |ops| {
                 for op in ops {
                     memtable.apply(op.key, op.value);
                 }

@@ -251,6 +251,25 @@ impl LogWriter {
     }
 }
 
+// ANCHOR: log_recovery
+/// What a replay does with a bad record that intact records follow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogRecovery {
+    /// Refuse: it is damage in the middle of the log, an error naming the
+    /// file and the offset. Only a bad record with nothing intact after it
+    /// (a torn tail) is cut.
+    #[default]
+    Strict,
+    /// Cut the log at the first bad record, whatever follows, and keep
+    /// the prefix before it (RocksDB's "point-in-time" recovery). For a
+    /// store whose file system wrote unsynced pages back out of order
+    /// before a power failure, leaving a gap with intact records after
+    /// it: the strict mode refuses to open such a log. The records after
+    /// the cut are lost, and the cut is reported.
+    PointInTime,
+}
+// ANCHOR_END: log_recovery
+
 // ANCHOR: replayed
 /// What a replay found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -293,6 +312,7 @@ pub fn replay(
     disk: &Disk,
     path: &Path,
     number: u64,
+    mode: LogRecovery,
     mut apply: impl FnMut(&[EntryRef<'_>]),
 ) -> Result<Replayed> {
     let Some(bytes) = atomic::read_file(disk, path, u64::MAX)? else {
@@ -330,7 +350,7 @@ pub fn replay(
                     Some((len, _)) => (at + RECORD_HEADER_LEN).saturating_add(len),
                     None => at + 1,
                 };
-                return cut_or_fail(path, &bytes, at, search_from, why, replayed);
+                return cut_or_fail(path, &bytes, (at, search_from), mode, why, replayed);
             }
         }
     }
@@ -339,28 +359,38 @@ pub fn replay(
 }
 
 /// The tail from `at` is bad: a torn tail if no intact record starts at or
-/// after `search_from`, else an error naming the offset.
+/// after `search_from`, else (in the strict mode) an error naming the
+/// offset.
 fn cut_or_fail(
     path: &Path,
     bytes: &[u8],
-    at: usize,
-    search_from: usize,
+    (at, search_from): (usize, usize),
+    mode: LogRecovery,
     why: String,
     mut replayed: Replayed,
 ) -> Result<Replayed> {
-    match next_intact_record(bytes, search_from) {
-        Some(next) => Err(Error::corruption(
-            path,
-            at as u64,
-            "an intact log record (damage before the last record is not a torn tail)",
-            format!("{why}, with an intact record after it at offset {next}"),
-        )),
-        None => {
-            replayed.valid_len = at as u64;
-            replayed.torn = Some(format!("offset {at}: {why}"));
-            Ok(replayed)
+    let torn = match (next_intact_record(bytes, search_from), mode) {
+        (None, _) => format!("offset {at}: {why}"),
+        (Some(next), LogRecovery::PointInTime) => format!(
+            "offset {at}: {why}; cut there, by point-in-time recovery, with intact \
+             records after it (the first at offset {next})"
+        ),
+        (Some(next), LogRecovery::Strict) => {
+            return Err(Error::corruption(
+                path,
+                at as u64,
+                "an intact log record (damage before the last record is not a torn tail)",
+                format!(
+                    "{why}, with an intact record after it at offset {next} (to keep the \
+                     records before this one and drop the rest, open with point-in-time \
+                     recovery)"
+                ),
+            ));
         }
-    }
+    };
+    replayed.valid_len = at as u64;
+    replayed.torn = Some(torn);
+    Ok(replayed)
 }
 // ANCHOR_END: replay
 

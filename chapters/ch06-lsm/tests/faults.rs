@@ -12,6 +12,7 @@ fn options(disk: Disk, log_sync: LogSync) -> Options {
         log_sync,
         memtable_bytes: 24,
         block_size: 32,
+        ..Options::default()
     }
 }
 

@@ -125,7 +125,7 @@ fn replayed(bytes: &[u8]) -> Vec<Ops> {
     let path = files::log_path(dir, 1);
     disk.create(&path).unwrap().write_all(bytes).unwrap();
     let mut records = Vec::new();
-    let replay = wal::replay(&disk, &path, 1, |ops| {
+    let replay = wal::replay(&disk, &path, 1, wal::LogRecovery::Strict, |ops| {
         records.push(
             ops.iter()
                 .map(|op| (op.key.to_vec(), op.value.map(<[u8]>::to_vec)))
