@@ -1,6 +1,7 @@
 //! `cargo compare`: every stage and peer on the same workloads, with
 //! progress, tables in the terminal, and Markdown tables, JSON and SVG
-//! charts written for the book.
+//! charts written to `target/compare/`, or, with `--book`, as the book's
+//! figures.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -48,9 +49,17 @@ struct Args {
     #[arg(long, default_value_t = 600.0)]
     max_seconds: f64,
     /// Where to write results.md, results.json and the charts
-    /// [default: book/src/generated in the workspace].
-    #[arg(long)]
+    /// [default: target/compare in the workspace].
+    #[arg(long, conflicts_with = "book")]
     out: Option<PathBuf>,
+    /// Write the book's figures (book/src/generated): only from a full
+    /// run (every subject, workload and default size, not --quick) unless
+    /// --force.
+    #[arg(long)]
+    book: bool,
+    /// Write into the book even from a quick or partial run.
+    #[arg(long)]
+    force: bool,
     /// Where the stores are created: on the disk you want to measure
     /// [default: target/compare-scratch in the workspace].
     #[arg(long)]
@@ -123,10 +132,14 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), String> {
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| workspace().join("book/src/generated"));
+    let root = workspace()
+        .canonicalize()
+        .unwrap_or_else(|_| workspace().to_path_buf());
+    let out = match (&args.out, args.book) {
+        (Some(out), _) => out.clone(),
+        (None, true) => root.join("book/src/generated"),
+        (None, false) => root.join("target/compare"),
+    };
     let scratch = args
         .scratch
         .clone()
@@ -136,7 +149,16 @@ fn run(args: Args) -> Result<(), String> {
             .map_err(|e| format!("reading {}: {e}", from.display()))?;
         let report: Report = serde_json::from_str(&text)
             .map_err(|e| format!("{} is not a results file: {e}", from.display()))?;
+        if let Some(why) = refusal(&args, &out, report.quick, false) {
+            return Err(why);
+        }
         return print_and_write(&report, &out);
+    }
+    let partial = !args.subjects.is_empty()
+        || !args.workloads.is_empty()
+        || args.sizes != Args::parse_from(["compare"]).sizes;
+    if let Some(why) = refusal(&args, &out, args.quick, partial) {
+        return Err(why);
     }
     let all = subjects::all();
     let known: BTreeSet<&str> = all.iter().map(|s| s.name).collect();
@@ -299,6 +321,50 @@ fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
+// ANCHOR: refusal
+/// Why a run must not write to `out`, if it must not: the book's figures
+/// are what every page describes, so a quick run (whose figures are not
+/// for reading) never overwrites anything in the book, and a partial run
+/// (some subjects, workloads or sizes) never replaces the main figures,
+/// unless the caller says `--force`. A chapter's own figures are written
+/// with an explicit `--out` into the book, and may be partial.
+fn refusal(args: &Args, out: &Path, quick: bool, partial: bool) -> Option<String> {
+    if args.force {
+        return None;
+    }
+    let book = workspace().join("book");
+    let inside = |dir: &Path| match (
+        out.canonicalize().or_else(|_| absolute(out)),
+        dir.canonicalize(),
+    ) {
+        (Ok(out), Ok(dir)) => out.starts_with(dir),
+        _ => false,
+    };
+    if quick && inside(&book) {
+        return Some(format!(
+            "refusing to write a --quick run's figures (not for reading) into the book ({}); \
+             leave out --book/--out to write to target/compare, or add --force",
+            out.display()
+        ));
+    }
+    if args.book && partial {
+        return Some(
+            "refusing to replace the book's main figures with a partial run (--subjects, \
+             --workloads or --sizes narrowed); run it in full, write elsewhere with --out, \
+             or add --force"
+                .to_string(),
+        );
+    }
+    None
+}
+// ANCHOR_END: refusal
+
+/// `path` made absolute against the current directory, for a directory
+/// that does not exist yet.
+fn absolute(path: &Path) -> std::io::Result<PathBuf> {
+    std::path::absolute(path)
+}
+
 fn print_and_write(report: &Report, out: &Path) -> Result<(), String> {
     println!("{}\n", report.stamp());
     for w in report.workloads() {
@@ -357,4 +423,43 @@ fn write_outputs(report: &Report, out: &Path) -> Result<(), String> {
         write(&format!("stage-{}.md", s.name), text)?;
     }
     benches::chart::write_all(report, out).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(args: &[&str], out: &str, partial: bool) -> bool {
+        let args = Args::parse_from(std::iter::once("compare").chain(args.iter().copied()));
+        refusal(&args, &workspace().join(out), args.quick, partial).is_some()
+    }
+
+    #[test]
+    fn the_book_is_written_only_by_a_full_run_unless_forced() {
+        assert!(refused(&["--quick", "--book"], "book/src/generated", false));
+        assert!(refused(&["--book"], "book/src/generated", true));
+        assert!(refused(&["--quick"], "book/src/generated/ch06-lsm", false));
+        assert!(!refused(&["--book"], "book/src/generated", false));
+        assert!(!refused(
+            &["--quick", "--book", "--force"],
+            "book/src/generated",
+            true
+        ));
+        // A chapter's figures: explicit, and partial by design.
+        assert!(!refused(
+            &["--subjects", "ch06-lsm"],
+            "book/src/generated/ch06-lsm",
+            true
+        ));
+        // Anywhere else, anything goes.
+        assert!(!refused(&["--quick"], "target/compare", true));
+    }
+
+    #[test]
+    fn the_default_sizes_are_what_makes_a_run_full() {
+        assert_eq!(
+            Args::parse_from(["compare"]).sizes,
+            vec![1_000, 10_000, 100_000]
+        );
+    }
 }
