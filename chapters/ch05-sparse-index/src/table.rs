@@ -142,7 +142,14 @@ impl<'a, W: Write> TableWriter<'a, W> {
 
     // ANCHOR: finish
     /// Writes the last block, the index and the footer.
-    pub fn finish(mut self) -> Result<Finished<W>> {
+    pub fn finish(self) -> Result<Finished<W>> {
+        self.finish_with_meta(&[])
+    }
+
+    /// Writes the last block, the index, `meta` as the meta section (bytes
+    /// this chapter does not read: chapter 6 keeps a Bloom filter there,
+    /// with its own checksum), and the footer.
+    pub fn finish_with_meta(mut self, meta: &[u8]) -> Result<Finished<W>> {
         self.check_usable()?;
         if !self.block.is_empty() {
             self.finish_block()?;
@@ -157,10 +164,11 @@ impl<'a, W: Write> TableWriter<'a, W> {
             index_len: index.len() as u64,
             index_crc: crc32fast::hash(&index),
             meta_offset: self.offset + index.len() as u64,
-            meta_len: 0,
+            meta_len: meta.len() as u64,
         };
         self.out
             .write_all(&index)
+            .and_then(|()| self.out.write_all(meta))
             .and_then(|()| self.out.write_all(&footer.encode()))
             .context("writing", self.path)?;
         Ok(Finished {
@@ -213,6 +221,8 @@ pub enum Lookup {
 pub struct Table {
     file: CountingFile,
     index: BlockIndex,
+    /// Where the meta section lies, and its length.
+    meta: (u64, u64),
 }
 
 impl Table {
@@ -280,7 +290,37 @@ impl Table {
             ));
         }
         let index = BlockIndex::decode(&path, index, footer)?;
-        Ok(Table { file, index })
+        Ok(Table {
+            file,
+            index,
+            meta: (footer.meta_offset, footer.meta_len),
+        })
+    }
+
+    /// The meta section's bytes (empty in this chapter's tables), read
+    /// whole, at most `limit` bytes: one read. What they mean, and how they
+    /// are checked, is up to the writer's reader (chapter 6's filter).
+    pub fn meta(&self, limit: u64) -> Result<Vec<u8>> {
+        let (offset, len) = self.meta;
+        if len > limit {
+            return Err(Error::corruption(
+                self.path(),
+                offset,
+                format!("a meta section of at most {limit} bytes"),
+                format!("{len} bytes"),
+            ));
+        }
+        // The footer's checks put the section inside the file.
+        let mut bytes = vec![0; len as usize];
+        if len > 0 {
+            self.file.read_exact_at(&mut bytes, offset)?;
+        }
+        Ok(bytes)
+    }
+
+    /// Where the meta section starts in the file, for errors.
+    pub fn meta_offset(&self) -> u64 {
+        self.meta.0
     }
 
     // ANCHOR: get

@@ -10,12 +10,16 @@
 //! a delete is a *tombstone* that hides older values until nothing older
 //! can hold the key.
 
+pub mod bloom;
 pub mod files;
 pub mod manifest;
 pub mod memtable;
 pub mod merge;
 mod store;
+pub mod tables;
 pub mod wal;
 
-pub use store::{DEFAULT_MEMTABLE_BYTES, LogSync, LsmStore, Options, Recovery};
+pub use store::{
+    DEFAULT_BLOOM_BITS_PER_KEY, DEFAULT_MEMTABLE_BYTES, LogSync, LsmStore, Options, Recovery,
+};
 pub use wal::LogRecovery;

@@ -21,10 +21,12 @@ use ch05_sparse_index::Table;
 use ch05_sparse_index::table::{DEFAULT_BLOCK_SIZE, TableWriter};
 use disk::{DirLock, Disk, atomic};
 
+use crate::bloom::BloomFilter;
 use crate::files::{self, FileKind, MANIFEST, log_path, table_path};
 use crate::manifest::{self, Manifest};
 use crate::memtable::Memtable;
 use crate::merge::{self, MergedEntries, Source};
+use crate::tables::LiveTable;
 use crate::wal::{self, LogRecovery, LogWriter};
 
 // ANCHOR: options
@@ -56,6 +58,9 @@ pub struct Options {
     pub memtable_bytes: u64,
     /// The block size of the tables (chapter 5's option).
     pub block_size: usize,
+    /// Bits of Bloom filter per key in each table (0: no filter): about
+    /// 1% false positives at 10, LevelDB's usual setting.
+    pub bloom_bits_per_key: u32,
     /// What an open does with damage in the middle of a log: refuse
     /// (the default) or cut there (see [`LogRecovery`]).
     pub log_recovery: LogRecovery,
@@ -64,6 +69,9 @@ pub struct Options {
 /// The memtable size when nobody says otherwise: LevelDB's default.
 pub const DEFAULT_MEMTABLE_BYTES: u64 = 4 << 20;
 
+/// Bloom filter bits per key when nobody says otherwise.
+pub const DEFAULT_BLOOM_BITS_PER_KEY: u32 = 10;
+
 impl Default for Options {
     fn default() -> Self {
         Options {
@@ -71,6 +79,7 @@ impl Default for Options {
             log_sync: LogSync::default(),
             memtable_bytes: DEFAULT_MEMTABLE_BYTES,
             block_size: DEFAULT_BLOCK_SIZE,
+            bloom_bits_per_key: DEFAULT_BLOOM_BITS_PER_KEY,
             log_recovery: LogRecovery::default(),
         }
     }
@@ -104,7 +113,7 @@ pub struct LsmStore {
     /// The log the memtable's writes are appended to.
     log: LogWriter,
     /// The tables, oldest first, with their numbers.
-    tables: Vec<(u64, Table)>,
+    tables: Vec<LiveTable>,
     /// The number the next new file takes.
     next_file: u64,
     /// What the files on disk say is not known to be what the store holds
@@ -146,7 +155,7 @@ impl LsmStore {
         remove_unnamed(&disk, dir, &manifest)?;
         let mut tables = Vec::with_capacity(manifest.tables.len());
         for &number in &manifest.tables {
-            tables.push((number, open_table(&disk, &table_path(dir, number))?));
+            tables.push(LiveTable::open(&disk, &table_path(dir, number), number)?);
         }
         let mut memtable = Memtable::default();
         let mut recovery = Recovery::default();
@@ -271,7 +280,7 @@ impl LsmStore {
         let path = table_path(&self.dir, table_number);
         let log_number = self.take_number()?;
         let log_file = log_path(&self.dir, log_number);
-        let new_files = self.write_table(&path).and_then(|table| {
+        let new_files = self.write_table(&path, table_number).and_then(|table| {
             let mut log = LogWriter::create(&self.disk, &log_file, log_number)?;
             log.sync()?;
             Ok((table, log))
@@ -288,7 +297,9 @@ impl LsmStore {
             logs: vec![log_number],
             ..self.manifest()
         };
-        manifest.tables.extend(table.as_ref().map(|_| table_number));
+        manifest
+            .tables
+            .extend(table.as_ref().map(LiveTable::number));
         let switched = self.switch_manifest(&manifest);
         if let Err(SwitchError::NotSwitched(e)) = switched {
             let _ = self.disk.remove_file(&path);
@@ -298,8 +309,8 @@ impl LsmStore {
         // The manifest in the directory names the new files: the store
         // answers from them from here on.
         if let Some(table) = table {
-            self.bytes_written += table.file_len();
-            self.tables.push((table_number, table));
+            self.bytes_written += table.table().file_len();
+            self.tables.push(table);
         }
         self.bytes_written += log.len();
         let old = std::mem::replace(&mut self.log, log);
@@ -311,30 +322,42 @@ impl LsmStore {
     // ANCHOR_END: flush
 
     // ANCHOR: write_table
-    /// Writes the memtable as a table at `path`, synced, and opens it;
-    /// `None` if nothing needed writing. A tombstone is kept if an older
-    /// table may hold its key: dropped, it would let that older value back.
-    fn write_table(&self, path: &Path) -> Result<Option<Table>> {
+    /// Writes the memtable as table `number` at `path`, with a Bloom
+    /// filter of its keys in the meta section, synced, and opens it; `None`
+    /// if nothing needed writing. A tombstone is kept if an older table may
+    /// hold its key (its range and its filter say so): dropped, it would
+    /// let that older value back.
+    fn write_table(&self, path: &Path, number: u64) -> Result<Option<LiveTable>> {
         let needed = |key: &[u8], value: Option<&[u8]>| {
-            value.is_some() || self.tables.iter().any(|(_, t)| t.may_contain(key))
+            value.is_some() || self.tables.iter().any(|t| t.may_contain(key))
         };
-        if !self.memtable.iter().any(|(k, v)| needed(k, v)) {
+        let keys: Vec<&[u8]> = self
+            .memtable
+            .iter()
+            .filter(|(k, v)| needed(k, *v))
+            .map(|(k, _)| k)
+            .collect();
+        if keys.is_empty() {
             return Ok(None);
         }
+        let bits = self.options.bloom_bits_per_key;
+        let filter = (bits > 0).then(|| BloomFilter::build(keys.iter().copied(), bits));
+        let meta = filter.as_ref().map(BloomFilter::encode).unwrap_or_default();
         let mut finished = None;
         atomic::write_file_with(&self.disk, path, |out| {
             let mut writer = TableWriter::new(path, out, self.options.block_size);
             for (key, value) in self.memtable.iter().filter(|(k, v)| needed(k, *v)) {
                 writer.add(key, value)?;
             }
-            let done = writer.finish()?;
+            let done = writer.finish_with_meta(&meta)?;
             finished = Some((done.footer, done.index));
             Ok(())
         })?;
         let Some((footer, index)) = finished else {
             return Err(Error::InvalidInput("the flush wrote no table".into()));
         };
-        Table::open_written(&self.disk, path, &footer, &index).map(Some)
+        let table = Table::open_written(&self.disk, path, &footer, &index)?;
+        Ok(Some(LiveTable::new(number, table, filter)))
     }
     // ANCHOR_END: write_table
 
@@ -442,12 +465,12 @@ impl LsmStore {
 
     /// The tables' numbers, oldest first.
     pub fn table_numbers(&self) -> Vec<u64> {
-        self.tables.iter().map(|(n, _)| *n).collect()
+        self.tables.iter().map(LiveTable::number).collect()
     }
 
     /// The tables, oldest first.
     pub fn tables(&self) -> impl Iterator<Item = &Table> {
-        self.tables.iter().map(|(_, t)| t)
+        self.tables.iter().map(LiveTable::table)
     }
 
     /// The number of the log being written.
@@ -540,17 +563,6 @@ fn read_manifest(disk: &Disk, dir: &Path) -> Result<Manifest> {
 }
 // ANCHOR_END: read_manifest
 
-/// Opens a table the manifest names: a missing one is damage to the
-/// store, like a missing log, not an I/O error to retry.
-fn open_table(disk: &Disk, path: &Path) -> Result<Table> {
-    Table::open(disk, path).map_err(|e| match e {
-        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-            Error::corruption(path, 0, "a table, as the manifest says", "no file")
-        }
-        e => e,
-    })
-}
-
 // ANCHOR: remove_unnamed
 /// Removes what a crash left behind: temporary files, and logs and tables
 /// the manifest does not name (a flush's new files before its switch, a
@@ -616,7 +628,7 @@ impl KvStore for LsmStore {
         }
         // Newest table first: the first one that knows the key answers,
         // and a tombstone answers "deleted".
-        for (_, table) in self.tables.iter().rev() {
+        for table in self.tables.iter().rev() {
             match table.get(key)? {
                 Lookup::Found(value) => return Ok(Some(value)),
                 Lookup::Deleted => return Ok(None),
@@ -634,8 +646,8 @@ impl KvStore for LsmStore {
             .range(&range)
             .map(|(k, v)| Ok((k.to_vec(), v.map(<[u8]>::to_vec))));
         let mut sources: Vec<Source<'_>> = vec![Box::new(memtable)];
-        for (_, table) in self.tables.iter().rev() {
-            sources.push(Box::new(table.entries(&range)));
+        for live in self.tables.iter().rev() {
+            sources.push(Box::new(live.table().entries(&range)));
         }
         Ok(Box::new(merge::live(MergedEntries::new(sources))))
     }
@@ -652,8 +664,8 @@ impl KvStore for LsmStore {
 
     fn metrics(&self) -> Metrics {
         let mut metrics = Metrics::new();
-        let files = || self.tables.iter().map(|(_, t)| t.file());
-        metrics.index_bytes = Some(self.tables.iter().map(|(_, t)| t.index_bytes()).sum());
+        let files = || self.tables.iter().map(|t| t.table().file());
+        metrics.index_bytes = Some(self.tables.iter().map(LiveTable::memory_bytes).sum());
         metrics.reads = Some(files().map(|f| f.reads()).sum());
         metrics.bytes_read = Some(files().map(|f| f.bytes_read()).sum());
         metrics.bytes_written = Some(self.bytes_written);
