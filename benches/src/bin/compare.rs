@@ -100,7 +100,8 @@ const NOTES: [&str; 7] = [
      size is in the workload's description). The stages of chapters 2 to 5 apply a batch one \
      operation at a time (the contract's default); chapter 6 writes each batch as one log \
      record, fjall as one atomic journal entry, redb as one transaction.",
-    "Chapter 6: default settings (4 MiB memtable, 4 KiB blocks, no block cache). \
+    "Chapter 6: default settings (4 MiB memtable, 4 KiB blocks, a Bloom filter of 10 bits per \
+     key in each table, no block cache). \
      `ch06-lsm` syncs its log on `sync`; `ch06-lsm-every-write` after every write, so each of \
      its one-call-per-key writes costs an fsync.",
     "fjall 3: default settings (64 MiB memtable, 32 MiB block cache, LZ4). `sync` persists \

@@ -20,10 +20,11 @@ pub struct LiveTable {
 }
 
 impl LiveTable {
-    /// Whether the table may hold `key`, answered without a read: the key
-    /// lies within its keys, and its filter does not rule it out.
+    /// Whether the table may hold `key`, answered without a read: its
+    /// filter does not rule it out (asked first: it turns most absent keys
+    /// away), and the key lies within the table's keys.
     pub fn may_contain(&self, key: &[u8]) -> bool {
-        self.table.may_contain(key) && self.filter.as_ref().is_none_or(|f| f.may_contain(key))
+        self.filter.as_ref().is_none_or(|f| f.may_contain(key)) && self.table.may_contain(key)
     }
 
     /// What the table holds for `key`; a key the filter rules out costs
