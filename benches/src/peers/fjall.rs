@@ -57,6 +57,27 @@ fn stored(key: &[u8]) -> Vec<u8> {
     [&[0u8][..], key].concat()
 }
 
+/// A scan bound fjall can take, selecting the same keys. A bound is not a
+/// key and may be longer than any (the contract accepts it), but fjall
+/// panics on one over its key limit. Such a bound `b` sorts among the keys
+/// this adapter stores just after its first `MAX_KEY` bytes `t`: a key no
+/// longer than `t` is above `b` if and only if it is above `t`, and below
+/// `b` if and only if it is at most `t`. So a start becomes "after `t`"
+/// and an end "up to `t`", whether inclusive or not.
+fn shortened(bound: Bound<Vec<u8>>, is_start: bool) -> Bound<Vec<u8>> {
+    match bound {
+        Bound::Included(mut b) | Bound::Excluded(mut b) if b.len() > MAX_KEY => {
+            b.truncate(MAX_KEY);
+            if is_start {
+                Bound::Excluded(b)
+            } else {
+                Bound::Included(b)
+            }
+        }
+        bound => bound,
+    }
+}
+
 fn fail(dir: &Path, action: &'static str, err: fjall::Error) -> Error {
     Error::io(action, dir, io::Error::other(err.to_string()))
 }
@@ -144,6 +165,12 @@ impl<const TABLES: bool> KvStore for FjallStore<TABLES> {
     }
 
     fn scan(&self, range: KeyRange) -> Result<Scan<'_>> {
+        let range = KeyRange {
+            start: shortened(range.start, true),
+            end: shortened(range.end, false),
+        };
+        // Checked after shortening, which can empty a range: two long
+        // bounds that share their first `MAX_KEY` bytes.
         if range.is_empty() {
             return Ok(Box::new(std::iter::empty()));
         }

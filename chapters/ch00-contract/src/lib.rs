@@ -5,9 +5,9 @@
 //! pins down the question. It holds
 //!
 //! - [`KvStore`], the operations every stage offers (including
-//!   [`WriteBatch`]es), and [`Stage`], how a stage is opened, with which
-//!   options, and what it promises to keep after each kind of crash
-//!   ([`Durability`]);
+//!   [`WriteBatch`]es and range deletes), and [`Stage`], how a stage is
+//!   opened, with which options, and what it promises to keep after each
+//!   kind of crash ([`Durability`]);
 //! - [`Error`], the one error type all of them return;
 //! - [`KeyRange`], the scan ranges, with the byte-order corner cases solved
 //!   once;
@@ -26,6 +26,6 @@ pub use dump::hex_dump;
 pub use error::{Error, IoContext, Result};
 pub use range::KeyRange;
 pub use store::{
-    Durability, KeyValue, KvStore, MAX_KEY_LEN, MAX_VALUE_LEN, Metrics, PowerSwitch, Scan, Stage,
-    Survives, check_key, check_value,
+    DELETE_RANGE_CHUNK, Durability, KeyValue, KvStore, MAX_KEY_LEN, MAX_VALUE_LEN, Metrics,
+    PowerSwitch, Scan, Stage, Survives, check_key, check_value, delete_range_key_by_key,
 };

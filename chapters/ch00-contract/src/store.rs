@@ -1,6 +1,7 @@
 //! The `KvStore` trait: what every stage of the book promises.
 
 use std::fmt;
+use std::ops::Bound;
 use std::path::Path;
 
 use crate::batch::{BatchOp, WriteBatch};
@@ -101,11 +102,38 @@ pub trait KvStore {
     /// The pairs whose keys lie in `range`, in ascending key order,
     /// produced lazily: a scan over a million keys must not collect them
     /// first. An empty or reversed range yields nothing.
+    ///
+    /// A bound is not a key: it is not checked against [`MAX_KEY_LEN`],
+    /// and one longer than that simply falls between two keys.
     fn scan(&self, range: KeyRange) -> Result<Scan<'_>>;
 
     /// The pairs whose keys start with `prefix`, in ascending key order.
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Scan<'_>> {
         self.scan(KeyRange::prefix(prefix))
+    }
+
+    /// Removes every key in `range`: what deleting all of a user's keys, or
+    /// dropping a table kept under one prefix, needs. The range means what
+    /// it means to [`KvStore::scan`]: an empty or reversed range removes
+    /// nothing, and a bound, not being a key, may be longer than
+    /// [`MAX_KEY_LEN`] (it is accepted, as a scan accepts it).
+    ///
+    /// The default, [`delete_range_key_by_key`], costs one `delete` per key
+    /// in the range, plus the scan that finds them, and is **not atomic**:
+    /// a crash, or an I/O error, partway through leaves the keys before
+    /// some point deleted, in key order, and the rest not. A stage may
+    /// override it with something cheaper or atomic; chapter 6 writes one
+    /// range tombstone, whatever the number of keys.
+    fn delete_range(&mut self, range: KeyRange) -> Result<()> {
+        delete_range_key_by_key(self, range)
+    }
+
+    /// Removes every key that starts with `prefix` (the empty prefix
+    /// removes everything): [`KvStore::delete_range`] over
+    /// [`KeyRange::prefix`], so a stage that overrides `delete_range` gets
+    /// its prefix deletes for free.
+    fn delete_prefix(&mut self, prefix: &[u8]) -> Result<()> {
+        self.delete_range(KeyRange::prefix(prefix))
     }
 
     /// Makes every write so far durable, as far as the stage's
@@ -126,6 +154,53 @@ pub trait KvStore {
     }
 }
 // ANCHOR_END: kv_store
+
+// ANCHOR: delete_range_key_by_key
+/// How many keys [`delete_range_key_by_key`] holds in memory at once.
+///
+/// A scan borrows the store, so the keys to delete are collected before
+/// the first delete; collecting all of them would hold a million keys for
+/// a range of a million. Chunks of this many keys bound that memory (at
+/// most 64 MiB, since a key is at most [`MAX_KEY_LEN`] bytes) while the
+/// extra scans, one per chunk, stay few.
+pub const DELETE_RANGE_CHUNK: usize = 1024;
+
+/// The default [`KvStore::delete_range`]: scans up to
+/// [`DELETE_RANGE_CHUNK`] keys of the range, drops the scan, deletes them
+/// one by one in key order, and goes on from just after the last one
+/// deleted, until a scan comes back short.
+///
+/// Not atomic: an error or a crash partway through leaves a prefix of the
+/// range's keys (in key order) deleted. A public function, so that a stage
+/// that overrides `delete_range` for some ranges can fall back to it for
+/// the others.
+///
+/// Each chunk starts after the last key deleted rather than at the start
+/// of the range again: the deleted keys are gone, but a store that deletes
+/// by writing markers (chapter 6) would still walk over them.
+pub fn delete_range_key_by_key<S: KvStore + ?Sized>(store: &mut S, range: KeyRange) -> Result<()> {
+    let mut rest = range;
+    loop {
+        // The scan is a temporary of this statement: dropped at its end,
+        // before the deletes need the store mutably.
+        let mut keys = store
+            .scan(rest.clone())?
+            .take(DELETE_RANGE_CHUNK)
+            .map(|pair| pair.map(|(key, _value)| key))
+            .collect::<Result<Vec<Vec<u8>>>>()?;
+        for key in &keys {
+            store.delete(key)?;
+        }
+        // A short chunk was the end of the range. After a full one, the
+        // rest starts just past its last key and keeps the range's end.
+        let full = keys.len() == DELETE_RANGE_CHUNK;
+        match keys.pop() {
+            Some(last) if full => rest.start = Bound::Excluded(last),
+            _ => return Ok(()),
+        }
+    }
+}
+// ANCHOR_END: delete_range_key_by_key
 
 // ANCHOR: metrics
 /// What a stage can count about itself. Each field is `None` when the stage

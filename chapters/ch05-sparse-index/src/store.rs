@@ -89,6 +89,20 @@ impl<T: TableFile> KvStore for Sparse<T> {
         self.0.scan(range)
     }
 
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Scan<'_>> {
+        self.0.scan_prefix(prefix)
+    }
+
+    // Forwarded rather than left to the defaults, which would delete key
+    // by key through this wrapper even if the inner store did better.
+    fn delete_range(&mut self, range: KeyRange) -> Result<()> {
+        self.0.delete_range(range)
+    }
+
+    fn delete_prefix(&mut self, prefix: &[u8]) -> Result<()> {
+        self.0.delete_prefix(prefix)
+    }
+
     fn sync(&mut self) -> Result<()> {
         self.0.sync()
     }

@@ -82,6 +82,17 @@ fn expect_state<S: KvStore>(store: &S, want: &Model, when: &str) -> CheckResult 
     Ok(())
 }
 
+/// A range as `Included("a") .. Unbounded`, bytes escaped (the derived
+/// `Debug` shows keys as lists of numbers).
+fn show_range(range: &KeyRange) -> String {
+    let bound = |b: &Bound<Vec<u8>>| match b {
+        Included(k) => format!("Included({})", show(k)),
+        Excluded(k) => format!("Excluded({})", show(k)),
+        Unbounded => "Unbounded".to_string(),
+    };
+    format!("{} .. {}", bound(&range.start), bound(&range.end))
+}
+
 fn entries(pairs: &[(&[u8], &[u8])]) -> Vec<KeyValue> {
     pairs
         .iter()
@@ -120,6 +131,10 @@ pub fn all<S: Stage>() -> Vec<Check<S>> {
         ("crash", crash::<S>),
         ("many_keys", many_keys::<S>),
         ("many_syncs", many_syncs::<S>),
+        ("delete_range_bounds", delete_range_bounds::<S>),
+        ("delete_prefix", delete_prefix::<S>),
+        ("delete_range_reopen", delete_range_reopen::<S>),
+        ("delete_range_many_keys", delete_range_many_keys::<S>),
     ]
 }
 
@@ -1139,3 +1154,314 @@ pub fn many_syncs<S: Stage>(options: &S::Options) -> CheckResult {
     Ok(())
 }
 // ANCHOR_END: many_syncs
+
+/// The entries of `state` that `keep` keeps, as a new model.
+fn filtered(state: &Model, keep: impl Fn(&[u8]) -> bool) -> Model {
+    state
+        .iter()
+        .filter(|(k, _)| keep(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The store must hold exactly `want`, and every key of `before` that is
+/// not in `want` must be absent to `get` too (a full scan alone would not
+/// see a `get` that still finds a deleted key).
+fn expect_after_delete<S: KvStore>(
+    store: &S,
+    before: &Model,
+    want: &Model,
+    when: &str,
+) -> CheckResult {
+    expect_state(store, want, when)?;
+    for key in before.keys().filter(|k| !want.contains_key(*k)) {
+        expect_get(store, key, None, when)?;
+    }
+    Ok(())
+}
+
+// ANCHOR: delete_range_bounds
+/// `delete_range` removes exactly the keys a scan of the same range would
+/// yield, and nothing else: every combination of inclusive, exclusive and
+/// absent bounds, on keys that are and are not stored, first on writes
+/// still buffered and then on synced ones. Empty and reversed ranges
+/// remove nothing, and a bound longer than [`MAX_KEY_LEN`] is accepted, as
+/// a scan accepts it: a bound is not a key.
+pub fn delete_range_bounds<S: Stage>(options: &S::Options) -> CheckResult {
+    let full = model(&[(b"b", b"1"), (b"d", b"2"), (b"f", b"3"), (b"h", b"4")]);
+    let mut h = Harness::<S>::new(options)?;
+    for (k, v) in &full {
+        h.store().set(k, v)?;
+    }
+    let points: [&[u8]; 6] = [b"a", b"b", b"b\x00", b"d", b"h", b"i"];
+    let mut bounds: Vec<Bound<&[u8]>> = vec![Unbounded];
+    for p in points {
+        bounds.push(Included(p));
+        bounds.push(Excluded(p));
+    }
+    for synced in [false, true] {
+        for start in &bounds {
+            for end in &bounds {
+                let s = h.store();
+                if synced {
+                    s.sync()?;
+                }
+                let range = KeyRange::from_bounds(*start, *end);
+                s.delete_range(range.clone())?;
+                let want = filtered(&full, |k| !in_bounds(k, *start, *end));
+                let keys = if synced { "synced" } else { "unsynced" };
+                let when = format!("delete_range({}) on {keys} keys", show_range(&range));
+                expect_after_delete(s, &full, &want, &when)?;
+                // Put back what it removed, for the next range.
+                for (k, v) in full.iter().filter(|(k, _)| !want.contains_key(*k)) {
+                    s.set(k, v)?;
+                }
+            }
+        }
+    }
+
+    // Empty and reversed ranges, written out: nothing is removed.
+    let s = h.store();
+    let empty: [KeyRange; 6] = [
+        KeyRange::from_bounds(Included(b"h"), Included(b"b")),
+        KeyRange::from_bounds(Included(b"h"), Excluded(b"b")),
+        KeyRange::from_bounds(Included(b"d"), Excluded(b"d")),
+        KeyRange::from_bounds(Excluded(b"d"), Included(b"d")),
+        KeyRange::from_bounds(Excluded(b"d"), Excluded(b"d\x00")),
+        KeyRange::from_bounds(Unbounded, Excluded(b"")),
+    ];
+    for range in empty {
+        let when = format!("delete_range({}), an empty range", show_range(&range));
+        s.delete_range(range)?;
+        expect_state(s, &full, &when)?;
+    }
+
+    // A bound one byte longer than any key: "dd…d" sorts after "d" and
+    // before "f".
+    let long = vec![b'd'; MAX_KEY_LEN + 1];
+    s.delete_prefix(&long)?;
+    expect_state(s, &full, "delete_prefix of a prefix longer than any key")?;
+    s.delete_range(KeyRange::from_bounds(Unbounded, Excluded(&long)))?;
+    let want = model(&[(b"f", b"3"), (b"h", b"4")]);
+    expect_after_delete(
+        s,
+        &full,
+        &want,
+        "delete_range up to a bound over MAX_KEY_LEN",
+    )?;
+    s.delete_range(KeyRange::from_bounds(Included(&long), Unbounded))?;
+    expect_after_delete(
+        s,
+        &full,
+        &Model::new(),
+        "delete_range from a bound over MAX_KEY_LEN",
+    )
+}
+// ANCHOR_END: delete_range_bounds
+
+// ANCHOR: delete_prefix
+/// `delete_prefix` removes exactly the keys that start with the prefix,
+/// including for the prefixes whose range has no simple end (ones ending
+/// in `0xFF` bytes) and the empty prefix, which removes everything.
+pub fn delete_prefix<S: Stage>(options: &S::Options) -> CheckResult {
+    let keys: [&[u8]; 14] = [
+        b"",
+        b"ap",
+        b"app",
+        b"apple",
+        b"apply",
+        b"apq",
+        b"a\xff",
+        b"a\xff\x00",
+        b"a\xff\xff",
+        b"b",
+        b"\xff",
+        b"\xff\x00",
+        b"\xff\xff",
+        b"\xff\xff\x01",
+    ];
+    let full: Model = keys
+        .iter()
+        .map(|k| (k.to_vec(), [k, &b"!"[..]].concat()))
+        .collect();
+    let mut h = Harness::<S>::new(options)?;
+    for (k, v) in &full {
+        h.store().set(k, v)?;
+    }
+    h.store().sync()?;
+    let prefixes: [&[u8]; 10] = [
+        b"a",
+        b"ap",
+        b"app",
+        b"applesauce",
+        b"apz",
+        b"a\xff",
+        b"\xff",
+        b"\xff\xff",
+        b"\xff\xff\xff",
+        b"",
+    ];
+    for prefix in prefixes {
+        let s = h.store();
+        s.delete_prefix(prefix)?;
+        let want = filtered(&full, |k| !k.starts_with(prefix));
+        let when = format!("delete_prefix({})", show(prefix));
+        expect_after_delete(s, &full, &want, &when)?;
+        for (k, v) in full.iter().filter(|(k, _)| !want.contains_key(*k)) {
+            s.set(k, v)?;
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: delete_prefix
+
+// ANCHOR: delete_range_reopen
+/// A range delete over synced and unsynced keys reaches the disk: it
+/// survives a sync and a clean reopen, and a key it removed can be set
+/// again (the new value wins, then and after a reopen). A crash right
+/// after one leaves, for a store that deletes key by key, any prefix of
+/// the range's keys (in key order) removed: the default is not atomic.
+pub fn delete_range_reopen<S: Stage>(options: &S::Options) -> CheckResult {
+    let durability = S::durability(options);
+    let keeps = |m: Model| {
+        if durability.keeps_data() {
+            m
+        } else {
+            Model::new()
+        }
+    };
+    let mut h = Harness::<S>::new(options)?;
+    let s = h.store();
+    for k in [&b"a"[..], b"b", b"c", b"d", b"e"] {
+        s.set(k, b"old")?;
+    }
+    let s = h.close_and_reopen()?;
+    s.set(b"bb", b"unsynced")?;
+    s.delete_range(KeyRange::new(&b"b"[..]..=&b"d"[..]))?;
+    let before = model(&[
+        (b"a", b"old"),
+        (b"b", b"old"),
+        (b"bb", b"unsynced"),
+        (b"c", b"old"),
+        (b"d", b"old"),
+        (b"e", b"old"),
+    ]);
+    let mut want = keeps(model(&[(b"a", b"old"), (b"e", b"old")]));
+    expect_after_delete(s, &before, &want, "after delete_range(b..=d)")?;
+    s.set(b"c", b"new")?;
+    want.insert(b"c".to_vec(), b"new".to_vec());
+    expect_after_delete(s, &before, &want, "a key set again after delete_range")?;
+    s.sync()?;
+    expect_after_delete(s, &before, &want, "after syncing the delete_range")?;
+    let s = h.close_and_reopen()?;
+    let want = keeps(want);
+    expect_after_delete(s, &before, &want, "a delete_range after reopening")?;
+
+    // A crash right after a range delete of three synced keys: the
+    // states a key-by-key delete goes through, oldest first.
+    s.delete_prefix(b"")?;
+    expect_after_delete(
+        s,
+        &want,
+        &Model::new(),
+        "delete_prefix(\"\") removes every key",
+    )?;
+    s.set(b"p", b"1")?;
+    s.set(b"q", b"1")?;
+    s.set(b"r", b"1")?;
+    s.set(b"s", b"1")?;
+    s.sync()?;
+    s.delete_range(KeyRange::new(&b"p"[..]..&b"s"[..]))?;
+    let history = [
+        model(&[(b"p", b"1"), (b"q", b"1"), (b"r", b"1"), (b"s", b"1")]),
+        model(&[(b"q", b"1"), (b"r", b"1"), (b"s", b"1")]),
+        model(&[(b"r", b"1"), (b"s", b"1")]),
+        model(&[(b"s", b"1")]),
+    ];
+    let s = h.crash_and_reopen()?;
+    expect_history_state(
+        s,
+        durability.process_crash,
+        &history,
+        "after a crash right after a delete_range",
+    )?;
+    Ok(())
+}
+// ANCHOR_END: delete_range_reopen
+
+// ANCHOR: delete_range_many_keys
+/// Range deletes over thousands of keys, more than the default holds in
+/// memory at once ([`crate::DELETE_RANGE_CHUNK`]): a range of exactly one
+/// chunk, one of more than one, and a prefix, each removing all of its
+/// keys and none outside, before and after a reopen.
+pub fn delete_range_many_keys<S: Stage>(options: &S::Options) -> CheckResult {
+    const CHUNK: usize = crate::DELETE_RANGE_CHUNK;
+    const N: usize = 2 * CHUNK + 600;
+    let key = |i: usize| format!("key{i:06}").into_bytes();
+    let mut h = Harness::<S>::new(options)?;
+    let mut full = model(&[(b"a", b"outside"), (b"z", b"outside")]);
+    for i in 0..N {
+        full.insert(key(i), format!("v{i}").into_bytes());
+    }
+    let s = h.store();
+    // In batches, half of them synced: the cost of a million single sets
+    // is not what this checks.
+    let mut batch = WriteBatch::new();
+    for (i, (k, v)) in full.iter().enumerate() {
+        batch.set(k, v);
+        if batch.len() == 500 || i + 1 == full.len() {
+            s.write(&batch)?;
+            batch = WriteBatch::new();
+        }
+        if i == N / 2 {
+            s.sync()?;
+        }
+    }
+
+    // Exactly one chunk's worth of keys, then more than one chunk.
+    let (a, b) = (key(10), key(10 + CHUNK));
+    s.delete_range(KeyRange::from_bounds(Included(&a), Excluded(&b)))?;
+    let mut want = filtered(&full, |k| !in_bounds(k, Included(&a), Excluded(&b)));
+    expect_after_delete(
+        s,
+        &full,
+        &want,
+        "delete_range over exactly one chunk of keys",
+    )?;
+    let (c, d) = (key(10 + CHUNK + 5), key(N - 11));
+    s.delete_range(KeyRange::from_bounds(Excluded(&c), Included(&d)))?;
+    want = filtered(&want, |k| !in_bounds(k, Excluded(&c), Included(&d)));
+    expect_after_delete(s, &full, &want, "delete_range over more than one chunk")?;
+    let mut want = if S::durability(options).keeps_data() {
+        let s = h.close_and_reopen()?;
+        expect_after_delete(
+            s,
+            &full,
+            &want,
+            "delete_range over many keys, after reopening",
+        )?;
+        want
+    } else {
+        h.close_and_reopen()?;
+        Model::new()
+    };
+
+    // Set again, then a prefix over them all.
+    let s = h.store();
+    let mut batch = WriteBatch::new();
+    for (i, (k, v)) in full.iter().enumerate() {
+        if k.starts_with(b"key") {
+            batch.set(k, v);
+            want.insert(k.clone(), v.clone());
+        }
+        if batch.len() == 500 || i + 1 == full.len() {
+            s.write(&batch)?;
+            batch = WriteBatch::new();
+        }
+    }
+    s.delete_prefix(b"key")?;
+    want.retain(|k, _| !k.starts_with(b"key"));
+    expect_after_delete(s, &full, &want, "delete_prefix over many keys")?;
+    Ok(())
+}
+// ANCHOR_END: delete_range_many_keys

@@ -323,6 +323,22 @@ macro_rules! conformance_tests {
                 checks::many_syncs::<$store>(&options())
             }
             #[test]
+            fn delete_range_bounds() -> CheckResult {
+                checks::delete_range_bounds::<$store>(&options())
+            }
+            #[test]
+            fn delete_prefix() -> CheckResult {
+                checks::delete_prefix::<$store>(&options())
+            }
+            #[test]
+            fn delete_range_reopen() -> CheckResult {
+                checks::delete_range_reopen::<$store>(&options())
+            }
+            #[test]
+            fn delete_range_many_keys() -> CheckResult {
+                checks::delete_range_many_keys::<$store>(&options())
+            }
+            #[test]
             fn model_based_against_btreemap() -> CheckResult {
                 ModelTest::<$store>::new(&options())
                     .cases($cases)

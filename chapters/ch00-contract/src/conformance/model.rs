@@ -2,13 +2,14 @@
 //! every answer compared.
 //!
 //! Hand-written checks only test what their author thought of. Here proptest
-//! generates long sequences of operations (sets, deletes, batches, reads,
-//! scans of every shape, syncs, reopens and crashes) over a deliberately
-//! tiny key space, so that keys collide, overwrite and get deleted often,
-//! applies each to the store and to a `BTreeMap` (the model, whose behaviour
-//! is obviously right), and fails on the first answer that differs. A
-//! failing sequence is then shrunk to a short one that still fails, and
-//! printed both as a list and as a test a reader can paste and run.
+//! generates long sequences of operations (sets, deletes, batches, range
+//! deletes, reads, scans of every shape, syncs, reopens and crashes) over a
+//! deliberately tiny key space, so that keys collide, overwrite and get
+//! deleted often, applies each to the store and to a `BTreeMap` (the model,
+//! whose behaviour is obviously right), and fails on the first answer that
+//! differs. A failing sequence is then shrunk to a short one that still
+//! fails, and printed both as a list and as a test a reader can paste and
+//! run.
 
 use std::collections::BTreeMap;
 use std::collections::hash_map::RandomState;
@@ -39,9 +40,11 @@ enum Op {
     Delete(Vec<u8>),
     /// Several sets and deletes through `write`.
     Batch(Vec<BatchStep>),
-    /// Deletes, one call each, every key the model holds in the range:
-    /// what leaves later scans walking over mostly deleted keys.
+    /// `delete_range`: what leaves later scans walking over mostly deleted
+    /// keys.
     DeleteRange(Bound<Vec<u8>>, Bound<Vec<u8>>),
+    /// `delete_prefix`, with the prefixes `ScanPrefix` uses.
+    DeletePrefix(Vec<u8>),
     Get(Vec<u8>),
     Scan(Bound<Vec<u8>>, Bound<Vec<u8>>),
     ScanPrefix(Vec<u8>),
@@ -115,7 +118,8 @@ impl fmt::Debug for Op {
                     .collect();
                 write!(f, "batch [{}]", steps.join(", "))
             }
-            Op::DeleteRange(s, e) => write!(f, "delete every key in {}", range(s, e)),
+            Op::DeleteRange(s, e) => write!(f, "delete_range {}", range(s, e)),
+            Op::DeletePrefix(p) => write!(f, "delete_prefix {}", show(p)),
             Op::Get(k) => write!(f, "get {}", show(k)),
             Op::Scan(s, e) => write!(f, "scan {}", range(s, e)),
             Op::ScanPrefix(p) => write!(f, "scan_prefix {}", show(p)),
@@ -189,6 +193,7 @@ fn op() -> impl Strategy<Value = Op> {
         10 => key().prop_map(Op::Delete),
         7 => batch().prop_map(Op::Batch),
         2 => (bound(), bound()).prop_map(|(s, e)| Op::DeleteRange(s, e)),
+        1 => key().prop_map(Op::DeletePrefix),
         12 => key().prop_map(Op::Get),
         5 => (bound(), bound()).prop_map(|(s, e)| Op::Scan(s, e)),
         2 => key().prop_map(Op::ScanPrefix),
@@ -379,11 +384,16 @@ fn run_sequence<S: Stage>(
                 since_sync.push(&model);
             }
             Op::DeleteRange(s, e) => {
-                for (k, _) in model_range(&model, s, e) {
-                    h.store().delete(&k).map_err(|e| store_error(op, e))?;
-                    model.remove(&k);
-                    since_sync.push(&model);
-                }
+                h.store()
+                    .delete_range(key_range(s, e))
+                    .map_err(|e| store_error(op, e))?;
+                let doomed = model_range(&model, s, e);
+                remove_in_key_order(&mut model, &mut since_sync, doomed);
+            }
+            Op::DeletePrefix(p) => {
+                h.store().delete_prefix(p).map_err(|e| store_error(op, e))?;
+                let doomed = model_prefix(&model, p);
+                remove_in_key_order(&mut model, &mut since_sync, doomed);
             }
             Op::Batch(steps) => {
                 let mut batch = WriteBatch::new();
@@ -479,6 +489,18 @@ fn run_sequence<S: Stage>(
     Ok(())
 }
 // ANCHOR_END: run_sequence
+
+/// Removes a range delete's keys from the model one at a time, in key
+/// order, each removal one state of the history: a crash may cut the
+/// default, key-by-key `delete_range` after any of them. An atomic one
+/// comes back with all of them or none, the first and last of those
+/// states, so both kinds of store pass.
+fn remove_in_key_order(model: &mut Model, history: &mut History, doomed: Vec<KeyValue>) {
+    for (key, _) in doomed {
+        model.remove(&key);
+        history.push(model);
+    }
+}
 
 fn compare_pairs(
     op: &Op,
@@ -779,7 +801,7 @@ fn short_type_name<S>() -> &'static str {
 // ANCHOR: profile
 /// The shape of the sequences the model test generates, measured on a
 /// sample rather than assumed: how long they are, and how many syncs,
-/// reopens, crashes and batches they hold.
+/// reopens, crashes, batches and range deletes they hold.
 pub struct SequenceProfile {
     sample: usize,
     seed: u64,
@@ -800,6 +822,7 @@ impl SequenceProfile {
             "reopens (close, drop, crash)",
             "crashes",
             "batches",
+            "range deletes (range, prefix)",
             "scans (every kind)",
             "oversized calls",
         ];
@@ -818,6 +841,7 @@ impl SequenceProfile {
                 count(|op| matches!(op, Op::Close | Op::Drop | Op::Crash)),
                 count(|op| matches!(op, Op::Crash)),
                 count(|op| matches!(op, Op::Batch(_))),
+                count(|op| matches!(op, Op::DeleteRange(..) | Op::DeletePrefix(_))),
                 count(|op| {
                     matches!(
                         op,
@@ -998,9 +1022,13 @@ impl Transcript {
             Op::Set(k, v) => self.line(format!("store.set({}, {}).unwrap();", lit(k), lit(v))),
             Op::Delete(k) => self.line(format!("store.delete({}).unwrap();", lit(k))),
             Op::DeleteRange(s, e) => {
-                for (k, _) in model_range(model, s, e) {
-                    self.line(format!("store.delete({}).unwrap();", lit(&k)));
-                }
+                self.line(format!(
+                    "store.delete_range({}).unwrap();",
+                    rust_range(s, e)
+                ));
+            }
+            Op::DeletePrefix(p) => {
+                self.line(format!("store.delete_prefix({}).unwrap();", lit(p)));
             }
             Op::Batch(steps) => {
                 self.line("let mut batch = WriteBatch::new();");
