@@ -140,6 +140,18 @@ impl<'a, W: Write> TableWriter<'a, W> {
     }
     // ANCHOR_END: add
 
+    /// Bytes of the table so far: the blocks written and the one being
+    /// filled (the index and footer come on top). Chapter 6's compaction
+    /// starts a new table when this passes its target size.
+    pub fn data_len(&self) -> u64 {
+        self.offset + self.block.len() as u64
+    }
+
+    /// Entries added so far.
+    pub fn entries(&self) -> u64 {
+        self.count
+    }
+
     // ANCHOR: finish
     /// Writes the last block, the index and the footer.
     pub fn finish(self) -> Result<Finished<W>> {

@@ -10,13 +10,14 @@
 //!
 //! ```text
 //!  4  magic "KVMF"
-//!  2  version (1)
+//!  2  version (2)
 //!  2  reserved (0)
 //!  8  next file number: every log and table has a smaller one
 //!  4  count of live logs (L)
 //!  4  count of live tables (T)
 //!  8  × L  log numbers, oldest first
-//!  8  × T  table numbers, oldest first
+//! 12  × T  level (u32) and table number (u64): by level, level 0's
+//!          oldest first, a deeper level's in key order
 //!  4  CRC-32 of everything before
 //! ```
 
@@ -25,13 +26,17 @@ use std::path::Path;
 
 use ch00_contract::{Error, Result};
 
+use crate::levels::MAX_LEVELS;
+
 // ANCHOR: constants
 /// The first bytes of every manifest.
 pub const MAGIC: [u8; 4] = *b"KVMF";
 /// The manifest format's version.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Bytes before the lists of numbers.
 pub const HEADER_LEN: usize = 24;
+/// Bytes of one table's entry: its level and its number.
+pub const TABLE_ENTRY_LEN: usize = 12;
 /// The largest manifest a store reads: room for millions of tables. A
 /// longer file is damage, not a store.
 pub const MAX_LEN: u64 = 64 << 20;
@@ -43,31 +48,54 @@ pub const MAX_FILE_NUMBER: u64 = 1 << 62;
 
 // ANCHOR: manifest
 /// The live files of a store.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Manifest {
     /// Every file number in use is below this one; the next file takes it.
     pub next_file: u64,
     /// The logs whose records the memtable holds, oldest first.
     pub logs: Vec<u64>,
-    /// The tables, oldest first: a newer table's entries win over an
-    /// older one's.
-    pub tables: Vec<u64>,
+    /// The tables of each level, [`MAX_LEVELS`] of them: level 0's oldest
+    /// first (a newer table's entries win over an older one's), a deeper
+    /// level's in key order (they do not overlap).
+    pub levels: Vec<Vec<u64>>,
 }
 // ANCHOR_END: manifest
 
+impl Default for Manifest {
+    fn default() -> Self {
+        Manifest {
+            next_file: 0,
+            logs: Vec::new(),
+            levels: vec![Vec::new(); MAX_LEVELS],
+        }
+    }
+}
+
 impl Manifest {
+    /// Every table's number, level by level.
+    pub fn tables(&self) -> impl Iterator<Item = u64> + '_ {
+        self.levels.iter().flatten().copied()
+    }
+
     /// The manifest's bytes.
     pub fn encode(&self) -> Vec<u8> {
+        let tables = self.tables().count();
         let mut out =
-            Vec::with_capacity(HEADER_LEN + 8 * (self.logs.len() + self.tables.len()) + 4);
+            Vec::with_capacity(HEADER_LEN + 8 * self.logs.len() + TABLE_ENTRY_LEN * tables + 4);
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&VERSION.to_le_bytes());
         out.extend_from_slice(&0u16.to_le_bytes());
         out.extend_from_slice(&self.next_file.to_le_bytes());
         out.extend_from_slice(&(self.logs.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(self.tables.len() as u32).to_le_bytes());
-        for number in self.logs.iter().chain(&self.tables) {
+        out.extend_from_slice(&(tables as u32).to_le_bytes());
+        for number in &self.logs {
             out.extend_from_slice(&number.to_le_bytes());
+        }
+        for (level, numbers) in self.levels.iter().enumerate() {
+            for number in numbers {
+                out.extend_from_slice(&(level as u32).to_le_bytes());
+                out.extend_from_slice(&number.to_le_bytes());
+            }
         }
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
@@ -77,7 +105,8 @@ impl Manifest {
     // ANCHOR: decode
     /// Decodes and checks a manifest read from `path`: its length, magic,
     /// version and checksum, then that every number is below the next
-    /// file number and names one file only.
+    /// file number and names one file only, and that the tables' levels
+    /// exist and come in order.
     pub fn decode(path: &Path, bytes: &[u8]) -> Result<Manifest> {
         let corrupt = |offset: usize, expected: &str, found: String| {
             Error::corruption(path, offset as u64, expected, found)
@@ -130,7 +159,7 @@ impl Manifest {
             ));
         }
         let (logs, tables) = (u32_at(16) as usize, u32_at(20) as usize);
-        let expected = (logs as u64 + tables as u64) * 8 + HEADER_LEN as u64;
+        let expected = logs as u64 * 8 + tables as u64 * TABLE_ENTRY_LEN as u64 + HEADER_LEN as u64;
         if body.len() as u64 != expected {
             return Err(corrupt(
                 16,
@@ -138,25 +167,40 @@ impl Manifest {
                 format!("{} bytes", body.len()),
             ));
         }
-        let numbers: Vec<u64> = (0..logs + tables)
-            .map(|i| u64_at(HEADER_LEN + 8 * i))
-            .collect();
+        let mut manifest = Manifest {
+            next_file,
+            ..Manifest::default()
+        };
         let mut seen = BTreeSet::new();
-        for (i, &number) in numbers.iter().enumerate() {
+        let mut check = |at: usize, number: u64| {
             if number >= next_file || !seen.insert(number) {
                 return Err(corrupt(
-                    HEADER_LEN + 8 * i,
+                    at,
                     &format!("a file number below {next_file}, used once"),
                     format!("{number}"),
                 ));
             }
+            Ok(number)
+        };
+        for i in 0..logs {
+            let at = HEADER_LEN + 8 * i;
+            manifest.logs.push(check(at, u64_at(at))?);
         }
-        let (logs, tables) = numbers.split_at(logs);
-        Ok(Manifest {
-            next_file,
-            logs: logs.to_vec(),
-            tables: tables.to_vec(),
-        })
+        let mut last_level = 0;
+        for i in 0..tables {
+            let at = HEADER_LEN + 8 * logs + TABLE_ENTRY_LEN * i;
+            let level = u32_at(at) as usize;
+            if level >= MAX_LEVELS || level < last_level {
+                return Err(corrupt(
+                    at,
+                    &format!("a level below {MAX_LEVELS}, levels in ascending order"),
+                    format!("level {level} after level {last_level}"),
+                ));
+            }
+            last_level = level;
+            manifest.levels[level].push(check(at + 4, u64_at(at + 4))?);
+        }
+        Ok(manifest)
     }
     // ANCHOR_END: decode
 }
@@ -167,29 +211,55 @@ mod tests {
 
     #[test]
     fn a_manifest_decodes_to_itself() {
-        let m = Manifest {
+        let mut m = Manifest {
             next_file: 9,
             logs: vec![8],
-            tables: vec![2, 5, 7],
+            ..Manifest::default()
         };
+        m.levels[0] = vec![5, 2];
+        m.levels[2] = vec![7];
         assert_eq!(Manifest::decode(Path::new("M"), &m.encode()).unwrap(), m);
     }
 
     #[test]
     fn a_number_used_twice_or_too_high_is_damage() {
-        let twice = Manifest {
+        let mut twice = Manifest {
             next_file: 9,
             logs: vec![5],
-            tables: vec![5],
+            ..Manifest::default()
         };
+        twice.levels[1] = vec![5];
         let high = Manifest {
             next_file: 9,
             logs: vec![9],
-            tables: vec![],
+            ..Manifest::default()
         };
         for m in [twice, high] {
             let e = Manifest::decode(Path::new("M"), &m.encode()).unwrap_err();
             assert!(e.is_corruption(), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_level_out_of_range_or_order_is_damage() {
+        let mut m = Manifest {
+            next_file: 9,
+            ..Manifest::default()
+        };
+        m.levels[1] = vec![3];
+        m.levels[2] = vec![4];
+        let good = m.encode();
+        // The second table's level, 2, made 7 (no such level) and 0 (out
+        // of order); the CRC recomputed so that only the level is wrong.
+        for level in [MAX_LEVELS as u32, 0] {
+            let mut bad = good.clone();
+            let at = HEADER_LEN + TABLE_ENTRY_LEN;
+            bad[at..at + 4].copy_from_slice(&level.to_le_bytes());
+            let end = bad.len() - 4;
+            let crc = crc32fast::hash(&bad[..end]);
+            bad[end..].copy_from_slice(&crc.to_le_bytes());
+            let e = Manifest::decode(Path::new("M"), &bad).unwrap_err();
+            assert!(e.to_string().contains("level"), "{e}");
         }
     }
 }

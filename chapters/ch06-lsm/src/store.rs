@@ -12,21 +12,23 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::compaction::{self, Job, Output, Targets};
+use crate::levels::{Levels, MAX_LEVELS};
+
 use ch00_contract::{
     BatchOp, Durability, Error, IoContext, KeyRange, KvStore, Metrics, PowerSwitch, Result, Scan,
     Stage, Survives, WriteBatch, check_key, check_value,
 };
 use ch05_sparse_index::Lookup;
 use ch05_sparse_index::Table;
-use ch05_sparse_index::table::{DEFAULT_BLOCK_SIZE, TableWriter};
+use ch05_sparse_index::table::DEFAULT_BLOCK_SIZE;
 use disk::{DirLock, Disk, atomic};
 
-use crate::bloom::BloomFilter;
 use crate::files::{self, FileKind, MANIFEST, log_path, table_path};
 use crate::manifest::{self, Manifest};
 use crate::memtable::Memtable;
 use crate::merge::{self, MergedEntries, Source};
-use crate::tables::LiveTable;
+use crate::tables::{self, LiveTable};
 use crate::wal::{self, LogRecovery, LogWriter};
 
 // ANCHOR: options
@@ -64,6 +66,20 @@ pub struct Options {
     /// What an open does with damage in the middle of a log: refuse
     /// (the default) or cut there (see [`LogRecovery`]).
     pub log_recovery: LogRecovery,
+    /// Whether a flush runs the compactions that are due (the default).
+    /// Off, tables pile up in level 0 until [`LsmStore::compact`] or
+    /// [`LsmStore::compact_level`] is called: for tests and pictures.
+    pub auto_compaction: bool,
+    /// Level 0 is compacted when it holds this many tables.
+    pub l0_compaction_trigger: usize,
+    /// Level 1's target size in bytes of table files; each deeper level's
+    /// is `level_size_ratio` times the one above.
+    pub level_base_bytes: u64,
+    /// How much larger each level is than the one above it.
+    pub level_size_ratio: u64,
+    /// A compaction starts a new output table when the data of the one it
+    /// writes passes this many bytes.
+    pub table_target_bytes: u64,
 }
 
 /// The memtable size when nobody says otherwise: LevelDB's default.
@@ -71,6 +87,20 @@ pub const DEFAULT_MEMTABLE_BYTES: u64 = 4 << 20;
 
 /// Bloom filter bits per key when nobody says otherwise.
 pub const DEFAULT_BLOOM_BITS_PER_KEY: u32 = 10;
+
+/// Level 0's table count that triggers its compaction: LevelDB's.
+pub const DEFAULT_L0_COMPACTION_TRIGGER: usize = 4;
+
+/// Level 1's size: about what level 0 holds when it is compacted (four
+/// memtables), so that a compaction of level 0 rewrites about as much of
+/// level 1 as it brings.
+pub const DEFAULT_LEVEL_BASE_BYTES: u64 = 16 << 20;
+
+/// Each level ten times the one above: LevelDB's ratio.
+pub const DEFAULT_LEVEL_SIZE_RATIO: u64 = 10;
+
+/// Compaction's output tables: LevelDB's 2 MiB.
+pub const DEFAULT_TABLE_TARGET_BYTES: u64 = 2 << 20;
 
 impl Default for Options {
     fn default() -> Self {
@@ -81,6 +111,11 @@ impl Default for Options {
             block_size: DEFAULT_BLOCK_SIZE,
             bloom_bits_per_key: DEFAULT_BLOOM_BITS_PER_KEY,
             log_recovery: LogRecovery::default(),
+            auto_compaction: true,
+            l0_compaction_trigger: DEFAULT_L0_COMPACTION_TRIGGER,
+            level_base_bytes: DEFAULT_LEVEL_BASE_BYTES,
+            level_size_ratio: DEFAULT_LEVEL_SIZE_RATIO,
+            table_target_bytes: DEFAULT_TABLE_TARGET_BYTES,
         }
     }
 }
@@ -112,8 +147,11 @@ pub struct LsmStore {
     memtable: Memtable,
     /// The log the memtable's writes are appended to.
     log: LogWriter,
-    /// The tables, oldest first, with their numbers.
-    tables: Vec<LiveTable>,
+    /// The tables, level by level.
+    levels: Levels,
+    /// Per level, the last key its previous compaction took: the next
+    /// starts after it.
+    pointers: Vec<Vec<u8>>,
     /// The number the next new file takes.
     next_file: u64,
     /// What the files on disk say is not known to be what the store holds
@@ -121,11 +159,13 @@ pub struct LsmStore {
     /// did): before anything else, the memtable goes to a new log and the
     /// manifest is switched to it, durably.
     needs_roll: bool,
-    /// Logs no longer needed once the manifest's switch is durable.
-    stale: Vec<u64>,
+    /// Logs and tables no longer needed once the manifest's switch is
+    /// durable.
+    stale: Vec<PathBuf>,
     recovery: Recovery,
     bytes_written: u64,
     flushes: u64,
+    compactions: u64,
     /// The directory's lock, held while the store is open.
     _lock: DirLock,
 }
@@ -153,10 +193,15 @@ impl LsmStore {
         // make it the one a power failure keeps before acting on it.
         atomic::sync_dir(&disk, dir)?;
         remove_unnamed(&disk, dir, &manifest)?;
-        let mut tables = Vec::with_capacity(manifest.tables.len());
-        for &number in &manifest.tables {
-            tables.push(LiveTable::open(&disk, &table_path(dir, number), number)?);
+        let mut levels = Vec::with_capacity(manifest.levels.len());
+        for numbers in &manifest.levels {
+            let mut tables = Vec::with_capacity(numbers.len());
+            for &number in numbers {
+                tables.push(LiveTable::open(&disk, &table_path(dir, number), number)?);
+            }
+            levels.push(tables);
         }
+        let levels = Levels::new(levels, &dir.join(MANIFEST))?;
         let mut memtable = Memtable::default();
         let mut recovery = Recovery::default();
         for &number in &manifest.logs {
@@ -184,18 +229,26 @@ impl LsmStore {
             options: options.clone(),
             memtable,
             log,
-            tables,
+            levels,
+            pointers: vec![Vec::new(); MAX_LEVELS],
             next_file: number + 1,
             needs_roll: true,
-            stale: manifest.logs,
+            stale: manifest.logs.iter().map(|&n| log_path(dir, n)).collect(),
             recovery,
             bytes_written: 0,
             flushes: 0,
+            compactions: 0,
             _lock: lock,
         };
         store.bytes_written = store.log.len();
         let switched = store.switch_manifest(&store.manifest());
         store.settle(switched)?;
+        // A crash between a flush and the compaction it made due leaves a
+        // level 0 at its trigger: run that compaction now, or the next
+        // flush would push level 0 past the bound reads rely on.
+        if store.options.auto_compaction {
+            store.compact()?;
+        }
         Ok(store)
     }
     // ANCHOR_END: open
@@ -267,8 +320,17 @@ impl LsmStore {
     /// synced, the directory synced, then the manifest switched to name
     /// both, and only then is the old log removed. A crash before the
     /// switch leaves the old manifest, which names the old log (replayed
-    /// at open) and not the new files (removed at open).
+    /// at open) and not the new files (removed at open). Then, unless
+    /// automatic compaction is off, the compactions that are due run.
     pub fn flush(&mut self) -> Result<()> {
+        self.flush_memtable()?;
+        if self.options.auto_compaction {
+            self.compact()?;
+        }
+        Ok(())
+    }
+
+    fn flush_memtable(&mut self) -> Result<()> {
         if self.needs_roll {
             // The last switch is not known durable: make it so first.
             self.roll()?;
@@ -297,9 +359,7 @@ impl LsmStore {
             logs: vec![log_number],
             ..self.manifest()
         };
-        manifest
-            .tables
-            .extend(table.as_ref().map(LiveTable::number));
+        manifest.levels[0].extend(table.as_ref().map(LiveTable::number));
         let switched = self.switch_manifest(&manifest);
         if let Err(SwitchError::NotSwitched(e)) = switched {
             let _ = self.disk.remove_file(&path);
@@ -310,11 +370,11 @@ impl LsmStore {
         // answers from them from here on.
         if let Some(table) = table {
             self.bytes_written += table.table().file_len();
-            self.tables.push(table);
+            self.levels.push_level0(table);
         }
         self.bytes_written += log.len();
         let old = std::mem::replace(&mut self.log, log);
-        self.stale.push(old.number());
+        self.stale.push(old.path().to_path_buf());
         self.memtable = Memtable::default();
         self.flushes += 1;
         self.settle(switched)
@@ -322,44 +382,174 @@ impl LsmStore {
     // ANCHOR_END: flush
 
     // ANCHOR: write_table
-    /// Writes the memtable as table `number` at `path`, with a Bloom
-    /// filter of its keys in the meta section, synced, and opens it; `None`
-    /// if nothing needed writing. A tombstone is kept if an older table may
-    /// hold its key (its range and its filter say so): dropped, it would
-    /// let that older value back.
+    /// Writes the memtable as table `number` at `path` (see
+    /// [`tables::write`]); `None` if nothing needed writing. A tombstone is
+    /// kept if an older table may hold its key (its range and its filter
+    /// say so): dropped, it would let that older value back.
     fn write_table(&self, path: &Path, number: u64) -> Result<Option<LiveTable>> {
-        let needed = |key: &[u8], value: Option<&[u8]>| {
-            value.is_some() || self.tables.iter().any(|t| t.may_contain(key))
-        };
-        let keys: Vec<&[u8]> = self
+        let mut entries = self
             .memtable
             .iter()
-            .filter(|(k, v)| needed(k, *v))
-            .map(|(k, _)| k)
-            .collect();
-        if keys.is_empty() {
-            return Ok(None);
-        }
-        let bits = self.options.bloom_bits_per_key;
-        let filter = (bits > 0).then(|| BloomFilter::build(keys.iter().copied(), bits));
-        let meta = filter.as_ref().map(BloomFilter::encode).unwrap_or_default();
-        let mut finished = None;
-        atomic::write_file_with(&self.disk, path, |out| {
-            let mut writer = TableWriter::new(path, out, self.options.block_size);
-            for (key, value) in self.memtable.iter().filter(|(k, v)| needed(k, *v)) {
-                writer.add(key, value)?;
-            }
-            let done = writer.finish_with_meta(&meta)?;
-            finished = Some((done.footer, done.index));
-            Ok(())
-        })?;
-        let Some((footer, index)) = finished else {
-            return Err(Error::InvalidInput("the flush wrote no table".into()));
-        };
-        let table = Table::open_written(&self.disk, path, &footer, &index)?;
-        Ok(Some(LiveTable::new(number, table, filter)))
+            .filter(|(key, value)| value.is_some() || self.levels.may_contain_from(0, key))
+            .map(Ok)
+            .peekable();
+        tables::write(
+            &self.disk,
+            path,
+            number,
+            self.options.block_size,
+            self.options.bloom_bits_per_key,
+            &mut entries,
+            u64::MAX,
+        )
     }
     // ANCHOR_END: write_table
+
+    // ANCHOR: compact
+    /// Runs the compactions that are due, one after another, until every
+    /// level is within its target; returns how many ran.
+    pub fn compact(&mut self) -> Result<u64> {
+        let mut ran = 0;
+        while let Some(job) = compaction::pick(&self.levels, &self.targets(), &self.pointers) {
+            self.run_compaction(job, true)?;
+            ran += 1;
+        }
+        Ok(ran)
+    }
+    // ANCHOR_END: compact
+
+    /// Compacts `level` into the level below once, due or not: all of
+    /// level 0, or the next table of a deeper level. `false` if there was
+    /// nothing to compact (the level is empty, or the last).
+    pub fn compact_level(&mut self, level: usize) -> Result<bool> {
+        if level >= MAX_LEVELS {
+            return Err(Error::InvalidInput(format!(
+                "there is no level {level}: levels go from 0 to {}",
+                MAX_LEVELS - 1
+            )));
+        }
+        match compaction::job_for(&self.levels, level, &self.pointers[level]) {
+            Some(job) => self.run_compaction(job, true).map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    // ANCHOR: compact_all
+    /// Flushes the memtable, then merges every table down into one level,
+    /// the deepest that holds any (at least level 1): afterwards a read
+    /// asks one table, and no tombstone is left (the last merge has
+    /// nothing below it, so it keeps none).
+    pub fn compact_all(&mut self) -> Result<()> {
+        self.flush_memtable()?;
+        let bottom = (1..MAX_LEVELS)
+            .rev()
+            .find(|&level| !self.levels.level(level).is_empty())
+            .unwrap_or(1);
+        for level in 0..bottom {
+            while let Some(job) = compaction::job_for(&self.levels, level, &self.pointers[level]) {
+                // Into the bottom, every table is rewritten: a table moved
+                // down whole would keep its tombstones.
+                self.run_compaction(job, level + 1 < bottom)?;
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: compact_all
+
+    fn targets(&self) -> Targets {
+        Targets {
+            l0_tables: self.options.l0_compaction_trigger,
+            level_base_bytes: self.options.level_base_bytes,
+            level_size_ratio: self.options.level_size_ratio,
+        }
+    }
+
+    // ANCHOR: run_compaction
+    /// Runs `job`: writes the merged tables (or, for a table nothing below
+    /// overlaps, when `may_move`, moves it down without a rewrite), then
+    /// switches the manifest to name them in place of the inputs, then
+    /// removes the inputs. A crash before the switch leaves the inputs
+    /// named and the outputs unnamed (removed at open); after it, the
+    /// reverse.
+    fn run_compaction(&mut self, job: Job, may_move: bool) -> Result<()> {
+        if self.needs_roll {
+            self.roll()?;
+        }
+        let level = job.level;
+        let outputs = if job.is_move() && may_move {
+            None
+        } else {
+            let output = Output {
+                disk: &self.disk,
+                dir: &self.dir,
+                block_size: self.options.block_size,
+                bloom_bits_per_key: self.options.bloom_bits_per_key,
+                table_bytes: self.options.table_target_bytes,
+            };
+            Some(compaction::run(
+                &job,
+                &self.levels,
+                &output,
+                &mut self.next_file,
+            )?)
+        };
+        let pointer = self
+            .levels
+            .level(level)
+            .iter()
+            .filter(|t| job.inputs.contains(&t.number()))
+            .filter_map(|t| t.table().last_key())
+            .max()
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
+        // The new shape: the inputs gone from both levels, the outputs (or
+        // the moved table) in the level below, in key order.
+        let gone: Vec<u64> = job.inputs.iter().chain(&job.next).copied().collect();
+        let mut below: Vec<(&[u8], u64)> = self
+            .levels
+            .level(level + 1)
+            .iter()
+            .filter(|t| !gone.contains(&t.number()))
+            .chain(outputs.iter().flatten())
+            .chain(
+                self.levels
+                    .level(level)
+                    .iter()
+                    .filter(|t| outputs.is_none() && job.inputs.contains(&t.number())),
+            )
+            .map(|t| (t.table().first_key().unwrap_or_default(), t.number()))
+            .collect();
+        below.sort();
+        let mut manifest = self.manifest();
+        manifest.levels[level].retain(|n| !gone.contains(n));
+        manifest.levels[level + 1] = below.into_iter().map(|(_, n)| n).collect();
+        let switched = self.switch_manifest(&manifest);
+        if let Err(SwitchError::NotSwitched(e)) = switched {
+            for table in outputs.iter().flatten() {
+                let _ = self.disk.remove_file(table.table().file().path());
+            }
+            return Err(e);
+        }
+        // The manifest in the directory names the new shape: the store
+        // reads from it from here on.
+        let removed = self.levels.take(&gone);
+        match outputs {
+            Some(outputs) => {
+                self.bytes_written += outputs.iter().map(|t| t.table().file_len()).sum::<u64>();
+                self.levels.insert(level + 1, outputs);
+                self.stale.extend(
+                    removed
+                        .iter()
+                        .map(|t| t.table().file().path().to_path_buf()),
+                );
+            }
+            None => self.levels.insert(level + 1, removed),
+        }
+        self.pointers[level] = pointer;
+        self.compactions += 1;
+        self.settle(switched)
+    }
+    // ANCHOR_END: run_compaction
 
     // ANCHOR: roll
     /// Moves the memtable to a new log and switches the manifest to it,
@@ -401,7 +591,7 @@ impl LsmStore {
             return Err(e);
         }
         let old = std::mem::replace(&mut self.log, log);
-        self.stale.push(old.number());
+        self.stale.push(old.path().to_path_buf());
         self.settle(switched)
     }
 
@@ -426,7 +616,7 @@ impl LsmStore {
         Manifest {
             next_file: self.next_file,
             logs: vec![self.log.number()],
-            tables: self.table_numbers(),
+            levels: self.levels.numbers(),
         }
     }
     // ANCHOR_END: commit
@@ -446,16 +636,15 @@ impl LsmStore {
     }
     // ANCHOR_END: switch
 
-    /// Removes the logs that a durable manifest no longer names. A failure
-    /// is reported (the call that switched the manifest returns it); the
-    /// file is unnamed, so a later flush or the next open removes it.
+    /// Removes the logs and tables that a durable manifest no longer
+    /// names. A failure is reported (the call that switched the manifest
+    /// returns it); the file is unnamed, so the next open removes it.
     fn remove_stale(&mut self) -> Result<()> {
         let mut result = Ok(());
-        for number in std::mem::take(&mut self.stale) {
-            let path = log_path(&self.dir, number);
+        for path in std::mem::take(&mut self.stale) {
             match self.disk.remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound && result.is_ok() => {
-                    result = Err(Error::io("removing the old log", path, e));
+                    result = Err(Error::io("removing an obsolete file", path, e));
                 }
                 _ => {}
             }
@@ -463,14 +652,24 @@ impl LsmStore {
         result
     }
 
-    /// The tables' numbers, oldest first.
+    /// The tables' numbers, level by level (level 0's oldest first).
     pub fn table_numbers(&self) -> Vec<u64> {
-        self.tables.iter().map(LiveTable::number).collect()
+        self.levels.iter().map(LiveTable::number).collect()
     }
 
-    /// The tables, oldest first.
+    /// The tables, level by level (level 0's oldest first).
     pub fn tables(&self) -> impl Iterator<Item = &Table> {
-        self.tables.iter().map(LiveTable::table)
+        self.levels.iter().map(LiveTable::table)
+    }
+
+    /// The tables, level by level.
+    pub fn levels(&self) -> &Levels {
+        &self.levels
+    }
+
+    /// Compactions since the store was opened (moves included).
+    pub fn compactions(&self) -> u64 {
+        self.compactions
     }
 
     /// The number of the log being written.
@@ -575,7 +774,7 @@ fn remove_unnamed(disk: &Disk, dir: &Path, manifest: &Manifest) -> Result<()> {
         let unnamed = match files::kind(name) {
             Some(FileKind::Temp) => true,
             Some(FileKind::Log(n)) => !manifest.logs.contains(&n),
-            Some(FileKind::Table(n)) => !manifest.tables.contains(&n),
+            Some(FileKind::Table(n)) => !manifest.tables().any(|t| t == n),
             Some(FileKind::Manifest) | None => false,
         };
         if unnamed && !entry.is_dir {
@@ -628,14 +827,10 @@ impl KvStore for LsmStore {
         }
         // Newest table first: the first one that knows the key answers,
         // and a tombstone answers "deleted".
-        for table in self.tables.iter().rev() {
-            match table.get(key)? {
-                Lookup::Found(value) => return Ok(Some(value)),
-                Lookup::Deleted => return Ok(None),
-                Lookup::Absent => {}
-            }
+        match self.levels.get(key)?.0 {
+            Lookup::Found(value) => Ok(Some(value)),
+            Lookup::Deleted | Lookup::Absent => Ok(None),
         }
-        Ok(None)
     }
     // ANCHOR_END: get
 
@@ -646,8 +841,21 @@ impl KvStore for LsmStore {
             .range(&range)
             .map(|(k, v)| Ok((k.to_vec(), v.map(<[u8]>::to_vec))));
         let mut sources: Vec<Source<'_>> = vec![Box::new(memtable)];
-        for live in self.tables.iter().rev() {
+        // Level 0's tables overlap: each is a source, newest first. A
+        // deeper level's do not: its tables, in key order, are one source.
+        for live in self.levels.in_range(0, &range).into_iter().rev() {
             sources.push(Box::new(live.table().entries(&range)));
+        }
+        for level in 1..MAX_LEVELS {
+            let tables = self.levels.in_range(level, &range);
+            if !tables.is_empty() {
+                let range = range.clone();
+                sources.push(Box::new(
+                    tables
+                        .into_iter()
+                        .flat_map(move |t| t.table().entries(&range)),
+                ));
+            }
         }
         Ok(Box::new(merge::live(MergedEntries::new(sources))))
     }
@@ -664,8 +872,8 @@ impl KvStore for LsmStore {
 
     fn metrics(&self) -> Metrics {
         let mut metrics = Metrics::new();
-        let files = || self.tables.iter().map(|t| t.table().file());
-        metrics.index_bytes = Some(self.tables.iter().map(LiveTable::memory_bytes).sum());
+        let files = || self.levels.iter().map(|t| t.table().file());
+        metrics.index_bytes = Some(self.levels.iter().map(LiveTable::memory_bytes).sum());
         metrics.reads = Some(files().map(|f| f.reads()).sum());
         metrics.bytes_read = Some(files().map(|f| f.bytes_read()).sum());
         metrics.bytes_written = Some(self.bytes_written);

@@ -1,11 +1,13 @@
 //! A live table: chapter 5's block table, and the Bloom filter its meta
 //! section holds.
 
+use std::iter::Peekable;
 use std::path::Path;
 
 use ch00_contract::{Error, Result};
+use ch05_sparse_index::table::TableWriter;
 use ch05_sparse_index::{Lookup, Table};
-use disk::Disk;
+use disk::{Disk, atomic};
 
 use crate::bloom::{self, BloomFilter};
 
@@ -86,3 +88,53 @@ impl LiveTable {
         self.table.index_bytes() + self.filter.as_ref().map_or(0, BloomFilter::heap_bytes)
     }
 }
+
+// ANCHOR: write
+/// Writes table `number` at `path` from `entries` (in strictly ascending
+/// key order), with a Bloom filter of its keys (`bloom_bits_per_key` 0:
+/// none) in the meta section, synced, and opens it. It stops taking
+/// entries once its data passes `target_bytes`, leaving the rest for the
+/// next table; `None`, and no file, if there are no entries.
+pub fn write<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+    disk: &Disk,
+    path: &Path,
+    number: u64,
+    block_size: usize,
+    bloom_bits_per_key: u32,
+    entries: &mut Peekable<impl Iterator<Item = Result<(K, Option<V>)>>>,
+    target_bytes: u64,
+) -> Result<Option<LiveTable>> {
+    if entries.peek().is_none() {
+        return Ok(None);
+    }
+    let mut finished = None;
+    atomic::write_file_with(disk, path, |out| {
+        let mut writer = TableWriter::new(path, out, block_size);
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        while writer.entries() == 0 || writer.data_len() < target_bytes {
+            let Some(entry) = entries.next() else {
+                break;
+            };
+            let (key, value) = entry?;
+            writer.add(key.as_ref(), value.as_ref().map(AsRef::as_ref))?;
+            if bloom_bits_per_key > 0 {
+                keys.push(key.as_ref().to_vec());
+            }
+        }
+        let filter = (bloom_bits_per_key > 0)
+            .then(|| BloomFilter::build(keys.iter().map(Vec::as_slice), bloom_bits_per_key));
+        let meta = filter.as_ref().map(BloomFilter::encode).unwrap_or_default();
+        let done = writer.finish_with_meta(&meta)?;
+        finished = Some((done.footer, done.index, filter));
+        Ok(())
+    })?;
+    let Some((footer, index, filter)) = finished else {
+        return Err(Error::InvalidInput(format!(
+            "{}: the table was not finished",
+            path.display()
+        )));
+    };
+    let table = Table::open_written(disk, path, &footer, &index)?;
+    Ok(Some(LiveTable::new(number, table, filter)))
+}
+// ANCHOR_END: write

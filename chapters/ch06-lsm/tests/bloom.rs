@@ -51,12 +51,14 @@ fn the_false_positive_rate_is_the_formulas() {
 // ANCHOR_END: false_positives
 
 /// A store of many small tables, each holding a slice of the keys, with
-/// every table's range covering every key (the keys are interleaved).
+/// every table's range covering every key (the keys are interleaved); not
+/// compacted, so that all twenty stay in level 0.
 fn many_tables(bloom_bits_per_key: u32) -> (tempfile::TempDir, LsmStore) {
     let dir = tempfile::tempdir().unwrap();
     let options = Options {
         memtable_bytes: 4096,
         bloom_bits_per_key,
+        auto_compaction: false,
         ..Options::default()
     };
     let mut store = LsmStore::open_with(dir.path(), &options).unwrap();

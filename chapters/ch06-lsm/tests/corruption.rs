@@ -167,7 +167,7 @@ fn logged() -> Logged {
     }
     drop(store);
     let manifest = manifest_of(&sim);
-    assert_eq!((manifest.logs.len(), manifest.tables.len()), (1, 0));
+    assert_eq!((manifest.logs.len(), manifest.tables().count()), (1, 0));
     let log = files::log_path(Path::new(DIR), manifest.logs[0]);
     let bytes = sim.contents(&log).unwrap();
     let bounds = bounds();
@@ -402,6 +402,33 @@ fn every_truncation_and_flipped_bit_of_the_manifest_is_an_error_that_touches_not
 }
 // ANCHOR_END: manifest
 
+/// A manifest whose checksum is right but whose levels are not: two
+/// tables with overlapping keys named in level 1, where a read asks one
+/// table per level and would miss the other's answer. The open refuses
+/// it, naming the manifest and the table, and removes nothing.
+#[test]
+fn a_manifest_naming_overlapping_tables_in_a_deeper_level_is_an_error() {
+    let (sim, _) = tabled();
+    let path = Path::new(DIR).join(MANIFEST);
+    let mut manifest = manifest_of(&sim);
+    let tables = std::mem::take(&mut manifest.levels[0]);
+    assert_eq!(tables.len(), 2, "both hold key a");
+    manifest.levels[1] = tables;
+    let sim = with_file(&sim, &path, &manifest.encode());
+    let before = files(&sim);
+    let Err(e) = open(&sim) else {
+        panic!("the store opened")
+    };
+    assert!(e.is_corruption(), "{e}");
+    let message = e.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(
+        message.contains("level 1") && message.contains("overlaps"),
+        "{message}"
+    );
+    assert_eq!(files(&sim), before, "files changed");
+}
+
 /// Every flipped bit of the newest table (a value, an empty value, a
 /// tombstone that hides the older table's value): the open or a read
 /// reports it, and every answer given is the right one. Damage to a
@@ -410,7 +437,7 @@ fn every_truncation_and_flipped_bit_of_the_manifest_is_an_error_that_touches_not
 #[test]
 fn every_flipped_bit_of_a_table_is_an_error_never_a_wrong_value() {
     let (sim, model) = tabled();
-    let newest = *manifest_of(&sim).tables.last().unwrap();
+    let newest = manifest_of(&sim).tables().last().unwrap();
     let path = files::table_path(Path::new(DIR), newest);
     let bytes = sim.contents(&path).unwrap();
     for at in 0..bytes.len() {
@@ -700,7 +727,7 @@ fn a_missing_or_empty_file_the_manifest_names_is_a_named_error() {
     let manifest = manifest_of(&sim);
     let dir = Path::new(DIR);
     let log = files::log_path(dir, manifest.logs[0]);
-    let table = files::table_path(dir, manifest.tables[1]);
+    let table = files::table_path(dir, manifest.tables().nth(1).unwrap());
     for (path, missing) in [(&log, true), (&table, true), (&table, false)] {
         let sim = sim.fork();
         let disk = Disk::simulated(sim.clone());

@@ -1,7 +1,8 @@
 //! The fault sweep: every I/O operation of a short workload failed in
 //! turn, on the simulated disk (see `disk::sweep`), in both log modes,
 //! with a memtable so small that the workload flushes, and so switches
-//! the manifest, again and again.
+//! the manifest, again and again, and levels so small that the flushes
+//! set off compactions into levels 1 and 2.
 
 use ch06_lsm::{LogSync, LsmStore, Options};
 use disk::Disk;
@@ -12,6 +13,10 @@ fn options(disk: Disk, log_sync: LogSync) -> Options {
         log_sync,
         memtable_bytes: 24,
         block_size: 32,
+        l0_compaction_trigger: 2,
+        level_base_bytes: 64,
+        level_size_ratio: 2,
+        table_target_bytes: 48,
         ..Options::default()
     }
 }

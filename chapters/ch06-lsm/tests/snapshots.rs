@@ -45,13 +45,17 @@ fn small_log() -> Vec<u8> {
 // ANCHOR_END: small_log
 
 // ANCHOR: small_manifest
-/// The small manifest: one live log and two tables, oldest first.
+/// The small manifest: one live log, a table in level 0 and one in
+/// level 1.
 fn small_manifest() -> Manifest {
-    Manifest {
+    let mut manifest = Manifest {
         next_file: 6,
         logs: vec![5],
-        tables: vec![2, 4],
-    }
+        ..Manifest::default()
+    };
+    manifest.levels[0] = vec![4];
+    manifest.levels[1] = vec![2];
+    manifest
 }
 // ANCHOR_END: small_manifest
 
@@ -245,14 +249,17 @@ fn a_small_log_byte_by_byte() {
 }
 // ANCHOR_END: log_bytes
 
-/// The manifest of a store that flushed twice: each flush takes a number
-/// for its table and one for the new log.
+/// The manifest of a store that flushed, compacted level 0 (its one
+/// table moves down to level 1 whole: nothing there overlaps it), and
+/// flushed again: each flush takes a number for its table and one for the
+/// new log.
 fn manifest_a_store_writes() -> Vec<u8> {
     let (sim, mut store) = new_store();
-    for key in [b"apple", b"grape"] {
-        store.set(key, b"red").unwrap();
-        store.flush().unwrap();
-    }
+    store.set(b"apple", b"red").unwrap();
+    store.flush().unwrap();
+    assert!(store.compact_level(0).unwrap());
+    store.set(b"grape", b"red").unwrap();
+    store.flush().unwrap();
     let path = store.dir().join(MANIFEST);
     drop(store);
     sim.contents(&path).unwrap()
@@ -283,17 +290,25 @@ fn annotated_manifest(bytes: &[u8]) -> (String, Manifest) {
         ..Manifest::default()
     };
     let mut at = manifest::HEADER_LEN;
-    for i in 0..logs + tables {
+    for _ in 0..logs {
         let number = u64_at(bytes, at);
-        let (kind, path) = if i < logs {
-            read.logs.push(number);
-            ("log", files::log_path(Path::new(""), number))
-        } else {
-            read.tables.push(number);
-            ("table", files::table_path(Path::new(""), number))
-        };
-        line(at, 8, format!("{kind} {number} ({})", file_name(&path)));
+        read.logs.push(number);
+        let path = files::log_path(Path::new(""), number);
+        line(at, 8, format!("log {number} ({})", file_name(&path)));
         at += 8;
+    }
+    for _ in 0..tables {
+        let level = u32_at(bytes, at);
+        line(at, 4, format!("level {level}"));
+        let number = u64_at(bytes, at + 4);
+        read.levels[level as usize].push(number);
+        let path = files::table_path(Path::new(""), number);
+        line(
+            at + 4,
+            8,
+            format!("  table {number} ({})", file_name(&path)),
+        );
+        at += manifest::TABLE_ENTRY_LEN;
     }
     assert_eq!(crc32fast::hash(&bytes[..at]), u32_at(bytes, at));
     line(at, 4, format!("CRC-32 of the {at} bytes before"));

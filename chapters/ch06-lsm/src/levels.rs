@@ -1,0 +1,200 @@
+//! The tables, sorted into levels.
+//!
+//! A flush adds a table to level 0, whose tables may overlap: each holds
+//! whatever keys one memtable held. Compaction merges tables down into
+//! the deeper levels, where the tables of one level never overlap: each
+//! key can be in at most one table per level. A read therefore asks
+//! every table of level 0 (newest first), then at most one table in each
+//! deeper level, found by a binary search on the tables' key ranges: the
+//! number of tables a read may consult is bounded by the number of level-0
+//! tables compaction allows plus the number of deeper levels.
+//!
+//! Age runs downwards: for any key, an entry in a shallower level is newer
+//! than one in a deeper level, and in level 0 a later table is newer than
+//! an earlier one. Compaction keeps this true by always merging a key's
+//! entries down together, never past one another.
+
+use std::path::Path;
+
+use ch00_contract::{Error, KeyRange, Result};
+use ch05_sparse_index::Lookup;
+
+use crate::tables::LiveTable;
+
+// ANCHOR: constants
+/// Levels 0 to 6, as LevelDB: with each level ten times the one above,
+/// six deeper levels hold more than a store of this book ever will.
+pub const MAX_LEVELS: usize = 7;
+// ANCHOR_END: constants
+
+/// The tables of a store, level by level.
+#[derive(Debug)]
+pub struct Levels {
+    /// `MAX_LEVELS` lists: level 0's tables oldest first, a deeper level's
+    /// in key order.
+    levels: Vec<Vec<LiveTable>>,
+}
+
+impl Default for Levels {
+    fn default() -> Self {
+        Levels {
+            levels: (0..MAX_LEVELS).map(|_| Vec::new()).collect(),
+        }
+    }
+}
+
+impl Levels {
+    /// The tables `levels` names, checked: every table of a deeper level
+    /// holds keys, and its keys come after the previous table's. A store
+    /// whose tables break that would answer reads wrongly: it is damage
+    /// (named after `manifest`, the file that put them there).
+    pub fn new(levels: Vec<Vec<LiveTable>>, manifest: &Path) -> Result<Levels> {
+        let mut checked = Levels::default();
+        for (level, tables) in levels.into_iter().enumerate().take(MAX_LEVELS) {
+            if level > 0 {
+                let mut last: Option<&[u8]> = None;
+                for table in &tables {
+                    let (Some(first), Some(_)) =
+                        (table.table().first_key(), table.table().last_key())
+                    else {
+                        return Err(Error::corruption(
+                            manifest,
+                            0,
+                            format!("tables holding keys in level {level}"),
+                            format!("table {} is empty", table.number()),
+                        ));
+                    };
+                    if last.is_some_and(|last| last >= first) {
+                        return Err(Error::corruption(
+                            manifest,
+                            0,
+                            format!("the tables of level {level} in key order, not overlapping"),
+                            format!("table {} overlaps the table before it", table.number()),
+                        ));
+                    }
+                    last = table.table().last_key();
+                }
+            }
+            checked.levels[level] = tables;
+        }
+        Ok(checked)
+    }
+
+    /// The tables of `level`.
+    pub fn level(&self, level: usize) -> &[LiveTable] {
+        &self.levels[level]
+    }
+
+    /// Every table, level by level.
+    pub fn iter(&self) -> impl Iterator<Item = &LiveTable> {
+        self.levels.iter().flatten()
+    }
+
+    /// The tables' numbers, level by level, for the manifest.
+    pub fn numbers(&self) -> Vec<Vec<u64>> {
+        self.levels
+            .iter()
+            .map(|tables| tables.iter().map(LiveTable::number).collect())
+            .collect()
+    }
+
+    /// Bytes of the files of `level`.
+    pub fn level_bytes(&self, level: usize) -> u64 {
+        self.levels[level]
+            .iter()
+            .map(|t| t.table().file_len())
+            .sum()
+    }
+
+    // ANCHOR: find
+    /// The one table of deeper `level` whose key range holds `key`, if any:
+    /// a binary search for the first table whose last key is not below it.
+    pub fn find(&self, level: usize, key: &[u8]) -> Option<&LiveTable> {
+        let tables = &self.levels[level];
+        let i = tables.partition_point(|t| t.table().last_key().is_some_and(|last| last < key));
+        tables
+            .get(i)
+            .filter(|t| t.table().first_key().is_some_and(|first| first <= key))
+    }
+    // ANCHOR_END: find
+
+    // ANCHOR: get
+    /// What the tables hold for `key`: level 0 newest first, then each
+    /// deeper level's one candidate; the first table that knows the key
+    /// answers. Also the number of tables asked.
+    pub fn get(&self, key: &[u8]) -> Result<(Lookup, u32)> {
+        let mut asked = 0;
+        let deeper = (1..MAX_LEVELS).filter_map(|level| self.find(level, key));
+        for table in self.levels[0].iter().rev().chain(deeper) {
+            asked += 1;
+            match table.get(key)? {
+                Lookup::Absent => {}
+                found => return Ok((found, asked)),
+            }
+        }
+        Ok((Lookup::Absent, asked))
+    }
+    // ANCHOR_END: get
+
+    /// Whether a table of `level` or deeper may hold `key` (its range and
+    /// filter say so), answered without a read: a tombstone written above
+    /// them must stay while one may.
+    pub fn may_contain_from(&self, level: usize, key: &[u8]) -> bool {
+        if level == 0 && self.levels[0].iter().any(|t| t.may_contain(key)) {
+            return true;
+        }
+        (level.max(1)..MAX_LEVELS).any(|l| self.find(l, key).is_some_and(|t| t.may_contain(key)))
+    }
+
+    /// The tables of deeper `level` whose key ranges meet `first..=last`:
+    /// a run of consecutive tables, as indexes.
+    pub fn overlapping(&self, level: usize, first: &[u8], last: &[u8]) -> std::ops::Range<usize> {
+        let tables = &self.levels[level];
+        let start = tables.partition_point(|t| t.table().last_key().is_some_and(|l| l < first));
+        let end = tables.partition_point(|t| t.table().first_key().is_some_and(|f| f <= last));
+        start..end.max(start)
+    }
+
+    /// The tables of `level` whose keys may lie in `range`, in the order a
+    /// read takes them.
+    pub fn in_range(&self, level: usize, range: &KeyRange) -> Vec<&LiveTable> {
+        if range.is_empty() {
+            return Vec::new();
+        }
+        self.levels[level]
+            .iter()
+            .filter(|t| match (t.table().first_key(), t.table().last_key()) {
+                (Some(first), Some(last)) => {
+                    !range.is_past_end(first) && !range.is_before_start(last)
+                }
+                _ => false,
+            })
+            .collect()
+    }
+
+    /// Adds a flushed table to level 0, as its newest.
+    pub fn push_level0(&mut self, table: LiveTable) {
+        self.levels[0].push(table);
+    }
+
+    /// Takes the tables `numbers` (in any level) out of the levels.
+    pub fn take(&mut self, numbers: &[u64]) -> Vec<LiveTable> {
+        let mut taken = Vec::new();
+        for tables in &mut self.levels {
+            let (out, kept): (Vec<LiveTable>, Vec<LiveTable>) = std::mem::take(tables)
+                .into_iter()
+                .partition(|t| numbers.contains(&t.number()));
+            *tables = kept;
+            taken.extend(out);
+        }
+        taken
+    }
+
+    /// Adds `tables` to deeper `level`, which stays in key order (the
+    /// caller has made sure they overlap none of its tables).
+    pub fn insert(&mut self, level: usize, tables: Vec<LiveTable>) {
+        let level = &mut self.levels[level];
+        level.extend(tables);
+        level.sort_by(|a, b| a.table().first_key().cmp(&b.table().first_key()));
+    }
+}
