@@ -31,7 +31,8 @@ use disk::Disk;
 use crate::files::table_path;
 use crate::levels::{Levels, MAX_LEVELS};
 use crate::merge::{Entry, MergedEntries, Source};
-use crate::tables::{self, LiveTable};
+use crate::ranges::Tombstones;
+use crate::tables::{self, LiveTable, Upper};
 
 // ANCHOR: job
 /// A compaction: the tables of `level` to merge into `level + 1`, with
@@ -92,7 +93,11 @@ pub fn pick(levels: &Levels, targets: &Targets, pointers: &[Vec<u8>]) -> Option<
     if score < 1.0 {
         return None;
     }
-    job_for(levels, level, &pointers[level])
+    job_for(
+        levels,
+        level,
+        pointers.get(level).map_or(&[], Vec::as_slice),
+    )
 }
 
 /// The compaction of `level` into the level below, due or not; `None` if
@@ -110,12 +115,12 @@ pub fn job_for(levels: &Levels, level: usize, pointer: &[u8]) -> Option<Job> {
     } else {
         let after = tables
             .iter()
-            .position(|t| t.table().first_key().is_some_and(|f| f > pointer));
+            .position(|t| t.lower().is_some_and(|f| f > pointer));
         vec![&tables[after.unwrap_or(0)]]
     };
-    let first = inputs.iter().filter_map(|t| t.table().first_key()).min()?;
-    let last = inputs.iter().filter_map(|t| t.table().last_key()).max()?;
-    let next = levels.overlapping(level + 1, first, last);
+    let first = inputs.iter().filter_map(|t| t.lower()).min()?;
+    let upper = inputs.iter().filter_map(|t| t.upper()).reduce(Upper::max)?;
+    let next = levels.overlapping(level + 1, first, upper);
     Some(Job {
         level,
         inputs: inputs.iter().map(|t| t.number()).collect(),
@@ -163,22 +168,34 @@ pub fn run(
             .collect()
     };
     // Newest first: level 0's latest table, ..., then the level below.
-    let mut sources: Vec<Source<'_>> = Vec::new();
-    for table in level(job.level, &job.inputs).into_iter().rev() {
-        sources.push(Box::new(table.table().entries(&all)));
-    }
-    for table in level(job.level + 1, &job.next) {
-        sources.push(Box::new(table.table().entries(&all)));
-    }
+    let tables: Vec<&LiveTable> = level(job.level, &job.inputs)
+        .into_iter()
+        .rev()
+        .chain(level(job.level + 1, &job.next))
+        .collect();
+    let sources: Vec<Source<'_>> = tables
+        .iter()
+        .map(|t| Box::new(t.table().entries(&all)) as Source<'_>)
+        .collect();
+    let ranges = tables.iter().map(|t| vec![t.ranges()]).collect();
     let below = job.level + 2;
-    let mut entries = MergedEntries::new(sources)
+    // A range tombstone stays while a level below the output may hold a
+    // key it hides; all of them, merged: each hides only data older than
+    // the output, whichever input it came from.
+    let mut kept = Tombstones::default();
+    for t in tables.iter().flat_map(|t| t.ranges().iter()) {
+        if levels.meets_from(below, t) {
+            kept.add(t.clone());
+        }
+    }
+    let mut entries = MergedEntries::with_ranges(sources, ranges)
         .filter(|entry| match entry {
             Ok((key, None)) => levels.may_contain_from(below, key),
             _ => true,
         })
         .peekable();
     let mut written = Vec::new();
-    let result = write_outputs(&mut entries, output, next_file, &mut written);
+    let result = write_outputs(&mut entries, &mut kept, output, next_file, &mut written);
     if result.is_err() {
         for table in &written {
             let _ = output.disk.remove_file(table.table().file().path());
@@ -189,11 +206,12 @@ pub fn run(
 
 fn write_outputs(
     entries: &mut Peekable<impl Iterator<Item = Result<Entry>>>,
+    ranges: &mut Tombstones,
     output: &Output<'_>,
     next_file: &mut u64,
     written: &mut Vec<LiveTable>,
 ) -> Result<()> {
-    while entries.peek().is_some() {
+    while entries.peek().is_some() || !ranges.is_empty() {
         let number = *next_file;
         *next_file = number.checked_add(1).ok_or_else(|| {
             ch00_contract::Error::InvalidInput("the store has run out of file numbers".into())
@@ -206,6 +224,7 @@ fn write_outputs(
             output.block_size,
             output.bloom_bits_per_key,
             entries,
+            ranges,
             output.table_bytes,
         );
         match table {

@@ -19,7 +19,8 @@ use std::path::Path;
 use ch00_contract::{Error, KeyRange, Result};
 use ch05_sparse_index::Lookup;
 
-use crate::tables::LiveTable;
+use crate::ranges::Tombstone;
+use crate::tables::{LiveTable, Upper};
 
 // ANCHOR: constants
 /// Levels 0 to 6, as LevelDB: with each level ten times the one above,
@@ -49,14 +50,20 @@ impl Levels {
     /// whose tables break that would answer reads wrongly: it is damage
     /// (named after `manifest`, the file that put them there).
     pub fn new(levels: Vec<Vec<LiveTable>>, manifest: &Path) -> Result<Levels> {
+        if levels.len() > MAX_LEVELS {
+            return Err(Error::corruption(
+                manifest,
+                0,
+                format!("at most {MAX_LEVELS} levels"),
+                format!("{}", levels.len()),
+            ));
+        }
         let mut checked = Levels::default();
         for (level, tables) in levels.into_iter().enumerate().take(MAX_LEVELS) {
             if level > 0 {
-                let mut last: Option<&[u8]> = None;
+                let mut before: Option<Upper<'_>> = None;
                 for table in &tables {
-                    let (Some(first), Some(_)) =
-                        (table.table().first_key(), table.table().last_key())
-                    else {
+                    let (Some(first), Some(upper)) = (table.lower(), table.upper()) else {
                         return Err(Error::corruption(
                             manifest,
                             0,
@@ -64,7 +71,7 @@ impl Levels {
                             format!("table {} is empty", table.number()),
                         ));
                     };
-                    if last.is_some_and(|last| last >= first) {
+                    if before.is_some_and(|b| !b.below(first)) {
                         return Err(Error::corruption(
                             manifest,
                             0,
@@ -72,7 +79,7 @@ impl Levels {
                             format!("table {} overlaps the table before it", table.number()),
                         ));
                     }
-                    last = table.table().last_key();
+                    before = Some(upper);
                 }
             }
             checked.levels[level] = tables;
@@ -107,14 +114,15 @@ impl Levels {
     }
 
     // ANCHOR: find
-    /// The one table of deeper `level` whose key range holds `key`, if any:
-    /// a binary search for the first table whose last key is not below it.
+    /// The one table of deeper `level` whose extent holds `key`, if any: a
+    /// binary search for the first table that does not end below it. (A
+    /// table's extent is its keys and its range tombstones.)
     pub fn find(&self, level: usize, key: &[u8]) -> Option<&LiveTable> {
         let tables = &self.levels[level];
-        let i = tables.partition_point(|t| t.table().last_key().is_some_and(|last| last < key));
+        let i = tables.partition_point(|t| t.upper().is_none_or(|u| u.below(key)));
         tables
             .get(i)
-            .filter(|t| t.table().first_key().is_some_and(|first| first <= key))
+            .filter(|t| t.lower().is_some_and(|lower| lower <= key))
     }
     // ANCHOR_END: find
 
@@ -128,6 +136,8 @@ impl Levels {
         for table in self.levels[0].iter().rev().chain(deeper) {
             asked += 1;
             match table.get(key)? {
+                // A range tombstone of this table hides older tables' keys.
+                Lookup::Absent if table.covers(key) => return Ok((Lookup::Deleted, asked)),
                 Lookup::Absent => {}
                 found => return Ok((found, asked)),
             }
@@ -146,26 +156,65 @@ impl Levels {
         (level.max(1)..MAX_LEVELS).any(|l| self.find(l, key).is_some_and(|t| t.may_contain(key)))
     }
 
-    /// The tables of deeper `level` whose key ranges meet `first..=last`:
-    /// a run of consecutive tables, as indexes.
-    pub fn overlapping(&self, level: usize, first: &[u8], last: &[u8]) -> std::ops::Range<usize> {
+    /// The tables of deeper `level` whose extents meet the extent from
+    /// `first` to `upper`: a run of consecutive tables, as indexes.
+    pub fn overlapping(
+        &self,
+        level: usize,
+        first: &[u8],
+        upper: Upper<'_>,
+    ) -> std::ops::Range<usize> {
         let tables = &self.levels[level];
-        let start = tables.partition_point(|t| t.table().last_key().is_some_and(|l| l < first));
-        let end = tables.partition_point(|t| t.table().first_key().is_some_and(|f| f <= last));
+        let start = tables.partition_point(|t| t.upper().is_none_or(|u| u.below(first)));
+        let end = tables.partition_point(|t| t.lower().is_none_or(|l| !upper.below(l)));
         start..end.max(start)
     }
 
-    /// The tables of `level` whose keys may lie in `range`, in the order a
-    /// read takes them.
+    /// Whether a table of `level` or deeper has a key or a range
+    /// tombstone that `tombstone` may delete: while one has, the range
+    /// tombstone must be kept.
+    pub fn meets_from(&self, level: usize, tombstone: &Tombstone) -> bool {
+        let first = tombstone.start.as_slice();
+        let upper = match &tombstone.end {
+            Some(end) => Upper::Excluded(end),
+            None => Upper::Unbounded,
+        };
+        (level..MAX_LEVELS).any(|l| {
+            if l == 0 {
+                let meets = |t: &&LiveTable| match (t.lower(), t.upper()) {
+                    (Some(lower), Some(u)) => !u.below(first) && !upper.below(lower),
+                    _ => false,
+                };
+                self.levels[0].iter().any(|t| meets(&t))
+            } else {
+                !self.overlapping(l, first, upper).is_empty()
+            }
+        })
+    }
+
+    /// The tables of `level` whose extents may meet `range`, in the order
+    /// a read takes them: one whose range tombstones alone meet it counts,
+    /// since they hide older keys of the range.
     pub fn in_range(&self, level: usize, range: &KeyRange) -> Vec<&LiveTable> {
         if range.is_empty() {
             return Vec::new();
         }
         self.levels[level]
             .iter()
-            .filter(|t| match (t.table().first_key(), t.table().last_key()) {
-                (Some(first), Some(last)) => {
-                    !range.is_past_end(first) && !range.is_before_start(last)
+            .filter(|t| match (t.lower(), t.upper()) {
+                (Some(lower), Some(upper)) => {
+                    !range.is_past_end(lower)
+                        && match upper {
+                            Upper::Included(last) => !range.is_before_start(last),
+                            Upper::Excluded(end) => match &range.start {
+                                std::ops::Bound::Included(s) => end > s.as_slice(),
+                                std::ops::Bound::Excluded(s) => {
+                                    end > s.as_slice() && end != [s.as_slice(), &[0]].concat()
+                                }
+                                std::ops::Bound::Unbounded => true,
+                            },
+                            Upper::Unbounded => true,
+                        }
                 }
                 _ => false,
             })
@@ -195,6 +244,6 @@ impl Levels {
     pub fn insert(&mut self, level: usize, tables: Vec<LiveTable>) {
         let level = &mut self.levels[level];
         level.extend(tables);
-        level.sort_by(|a, b| a.table().first_key().cmp(&b.table().first_key()));
+        level.sort_by(|a, b| a.lower().cmp(&b.lower()));
     }
 }

@@ -19,6 +19,7 @@ pub mod levels;
 pub mod manifest;
 pub mod memtable;
 pub mod merge;
+pub mod ranges;
 mod store;
 pub mod tables;
 pub mod wal;

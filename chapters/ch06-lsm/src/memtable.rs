@@ -11,6 +11,8 @@ use std::ops::Bound;
 use ch00_contract::KeyRange;
 use ch05_sparse_index::block::entry_len;
 
+use crate::ranges::{Tombstone, Tombstones};
+
 // ANCHOR: memtable
 /// Sorted writes not yet in a table: a value, or `None` for a delete.
 #[derive(Debug, Default)]
@@ -21,6 +23,9 @@ pub struct Memtable {
     /// memtable holds only its live entries, less), so that bounding it
     /// bounds the log that a reopen replays.
     size: u64,
+    /// Range deletes: they hide the tables' keys, not the memtable's (a
+    /// range delete removes the memtable's own entries in its range).
+    ranges: Tombstones,
 }
 
 impl Memtable {
@@ -28,6 +33,37 @@ impl Memtable {
     pub fn apply(&mut self, key: &[u8], value: Option<&[u8]>) {
         self.size += entry_len(key, value) as u64;
         self.entries.insert(key.to_vec(), value.map(<[u8]>::to_vec));
+    }
+
+    // ANCHOR: apply_range
+    /// Applies a range delete: the memtable's entries in its range go, and
+    /// the tombstone stays, to hide the tables' keys in it.
+    pub fn apply_range(&mut self, tombstone: Tombstone) {
+        self.size += tombstone.encoded_len() as u64;
+        let end = match &tombstone.end {
+            Some(end) => Bound::Excluded(end.as_slice()),
+            None => Bound::Unbounded,
+        };
+        let doomed: Vec<Vec<u8>> = self
+            .entries
+            .range::<[u8], _>((Bound::Included(tombstone.start.as_slice()), end))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in doomed {
+            self.entries.remove(&key);
+        }
+        self.ranges.add(tombstone);
+    }
+    // ANCHOR_END: apply_range
+
+    /// Whether a range delete hides `key` in the tables.
+    pub fn covers(&self, key: &[u8]) -> bool {
+        self.ranges.covers(key)
+    }
+
+    /// The range deletes, merged, in key order.
+    pub fn ranges(&self) -> &Tombstones {
+        &self.ranges
     }
 
     /// What the memtable knows about `key`: `None` if nothing, `Some(None)`
@@ -76,7 +112,7 @@ impl Memtable {
 
     /// Whether no write has been applied.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.ranges.is_empty()
     }
 }
 

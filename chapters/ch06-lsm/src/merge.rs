@@ -14,6 +14,8 @@ use std::collections::BinaryHeap;
 
 use ch00_contract::{KeyValue, Result};
 
+use crate::ranges::Tombstones;
+
 /// An entry as the sources give it: a key and a value, or `None` for a
 /// tombstone.
 pub type Entry = (Vec<u8>, Option<Vec<u8>>);
@@ -66,18 +68,41 @@ pub struct MergedEntries<'a> {
     started: bool,
     /// An error ended the merge.
     done: bool,
+    /// Each source's range tombstones (a deeper level's source has one
+    /// set per table): they hide the keys of the sources after it.
+    ranges: Vec<Vec<&'a Tombstones>>,
 }
 
 impl<'a> MergedEntries<'a> {
     /// A merge of `sources`, the newest first.
     pub fn new(sources: Vec<Source<'a>>) -> Self {
+        MergedEntries::with_ranges(sources, Vec::new())
+    }
+
+    // ANCHOR: with_ranges
+    /// A merge of `sources`, the newest first, where `ranges[i]` are the
+    /// range tombstones of source `i`: a key whose newest entry comes from
+    /// a source after `i` and that they cover is left out, as deleted.
+    pub fn with_ranges(sources: Vec<Source<'a>>, ranges: Vec<Vec<&'a Tombstones>>) -> Self {
         MergedEntries {
             sources,
             heap: BinaryHeap::new(),
             started: false,
             done: false,
+            ranges,
         }
     }
+
+    /// Whether a range tombstone of a source newer than `source` covers
+    /// `key`.
+    fn hidden(&self, key: &[u8], source: usize) -> bool {
+        self.ranges
+            .iter()
+            .take(source)
+            .flatten()
+            .any(|set| set.covers(key))
+    }
+    // ANCHOR_END: with_ranges
 
     /// Moves source `i` on to its next entry, into the heap.
     fn pull(&mut self, i: usize) -> Result<()> {
@@ -99,17 +124,22 @@ impl<'a> MergedEntries<'a> {
                 self.pull(i)?;
             }
         }
-        let Some(newest) = self.heap.pop() else {
-            return Ok(None);
-        };
-        self.pull(newest.source)?;
-        // Older entries for the same key are hidden by this one.
-        while self.heap.peek().is_some_and(|h| h.key == newest.key) {
-            if let Some(older) = self.heap.pop() {
-                self.pull(older.source)?;
+        loop {
+            let Some(newest) = self.heap.pop() else {
+                return Ok(None);
+            };
+            self.pull(newest.source)?;
+            // Older entries for the same key are hidden by this one.
+            while self.heap.peek().is_some_and(|h| h.key == newest.key) {
+                if let Some(older) = self.heap.pop() {
+                    self.pull(older.source)?;
+                }
+            }
+            // And this one by a newer source's range tombstone, if any.
+            if !self.hidden(&newest.key, newest.source) {
+                return Ok(Some((newest.key, newest.value)));
             }
         }
-        Ok(Some((newest.key, newest.value)))
     }
 }
 

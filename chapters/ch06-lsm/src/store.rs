@@ -28,8 +28,9 @@ use crate::files::{self, FileKind, MANIFEST, log_path, table_path};
 use crate::manifest::{self, Manifest};
 use crate::memtable::Memtable;
 use crate::merge::{self, MergedEntries, Source};
+use crate::ranges::Tombstone;
 use crate::tables::{self, LiveTable};
-use crate::wal::{self, LogRecovery, LogWriter};
+use crate::wal::{self, LogOp, LogRecovery, LogWriter};
 
 // ANCHOR: options
 /// When the log is synced.
@@ -208,7 +209,10 @@ impl LsmStore {
             let path = log_path(dir, number);
             let replayed = wal::replay(&disk, &path, number, options.log_recovery, |ops| {
                 for op in ops {
-                    memtable.apply(op.key, op.value);
+                    match op {
+                        LogOp::Put(entry) => memtable.apply(entry.key, entry.value),
+                        LogOp::DeleteRange(tombstone) => memtable.apply_range(tombstone.clone()),
+                    }
                 }
             })?;
             recovery.logs += 1;
@@ -245,9 +249,13 @@ impl LsmStore {
         store.settle(switched)?;
         // A crash between a flush and the compaction it made due leaves a
         // level 0 at its trigger: run that compaction now, or the next
-        // flush would push level 0 past the bound reads rely on.
+        // flush would push level 0 past the bound reads rely on. Best
+        // effort: a failed compaction leaves the store as it was (a full
+        // disk, or damage in a table that reads never reach, must not make
+        // the store impossible to open and read), and the next flush tries
+        // it again and reports the error.
         if store.options.auto_compaction {
-            store.compact()?;
+            let _ = store.compact();
         }
         Ok(store)
     }
@@ -393,6 +401,10 @@ impl LsmStore {
             .filter(|(key, value)| value.is_some() || self.levels.may_contain_from(0, key))
             .map(Ok)
             .peekable();
+        // A range tombstone likewise, if an older table may hold a key it
+        // hides.
+        let mut ranges = self.memtable.ranges().clone();
+        ranges.retain(|t| self.levels.meets_from(0, t));
         tables::write(
             &self.disk,
             path,
@@ -400,6 +412,7 @@ impl LsmStore {
             self.options.block_size,
             self.options.bloom_bits_per_key,
             &mut entries,
+            &mut ranges,
             u64::MAX,
         )
     }
@@ -708,6 +721,12 @@ impl LsmStore {
 /// failure, removes what it wrote.
 fn write_log(disk: &Disk, path: &Path, number: u64, memtable: &Memtable) -> Result<LogWriter> {
     let written = LogWriter::create(disk, path, number).and_then(|mut log| {
+        // The range deletes first: replayed, each removes the memtable's
+        // entries in its range, and the entries the memtable holds now
+        // came after it.
+        for tombstone in memtable.ranges().iter() {
+            log.append_range(tombstone)?;
+        }
         log.append_all(memtable.iter())?;
         log.sync()?;
         Ok(log)
@@ -819,11 +838,42 @@ impl KvStore for LsmStore {
     }
     // ANCHOR_END: kv_store
 
+    // ANCHOR: delete_range
+    /// One range tombstone, whatever the number of keys: one log record,
+    /// then the memtable, where it removes the entries in its range and
+    /// stays to hide the tables' keys.
+    fn delete_range(&mut self, range: KeyRange) -> Result<()> {
+        let Some(tombstone) = Tombstone::from_range(&range) else {
+            return Ok(());
+        };
+        if self.memtable.size() >= self.options.memtable_bytes {
+            self.flush()?;
+        }
+        if self.needs_roll {
+            self.roll()?;
+        }
+        let before = self.log.len();
+        if let Err(e) = self.log.append_range(&tombstone) {
+            self.needs_roll = self.log.failed();
+            return Err(e);
+        }
+        self.bytes_written += self.log.len() - before;
+        self.memtable.apply_range(tombstone);
+        if self.options.log_sync == LogSync::EveryWrite {
+            self.sync_log()?;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: delete_range
+
     // ANCHOR: get
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         check_key(key)?;
         if let Some(found) = self.memtable.get(key) {
             return Ok(found.map(<[u8]>::to_vec));
+        }
+        if self.memtable.covers(key) {
+            return Ok(None);
         }
         // Newest table first: the first one that knows the key answers,
         // and a tombstone answers "deleted".
@@ -841,14 +891,19 @@ impl KvStore for LsmStore {
             .range(&range)
             .map(|(k, v)| Ok((k.to_vec(), v.map(<[u8]>::to_vec))));
         let mut sources: Vec<Source<'_>> = vec![Box::new(memtable)];
+        // Each source's range tombstones hide the keys of the sources after
+        // it.
+        let mut ranges = vec![vec![self.memtable.ranges()]];
         // Level 0's tables overlap: each is a source, newest first. A
         // deeper level's do not: its tables, in key order, are one source.
         for live in self.levels.in_range(0, &range).into_iter().rev() {
             sources.push(Box::new(live.table().entries(&range)));
+            ranges.push(vec![live.ranges()]);
         }
         for level in 1..MAX_LEVELS {
             let tables = self.levels.in_range(level, &range);
             if !tables.is_empty() {
+                ranges.push(tables.iter().map(|t| t.ranges()).collect());
                 let range = range.clone();
                 sources.push(Box::new(
                     tables
@@ -857,7 +912,8 @@ impl KvStore for LsmStore {
                 ));
             }
         }
-        Ok(Box::new(merge::live(MergedEntries::new(sources))))
+        let merged = MergedEntries::with_ranges(sources, ranges);
+        Ok(Box::new(merge::live(merged)))
     }
     // ANCHOR_END: scan
 

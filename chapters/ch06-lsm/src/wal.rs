@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! header:  4  magic "KVWL"
-//!          2  version (1)
+//!          2  version (2)
 //!          2  reserved (0)
 //!          8  the log's number (its file name says it too)
 //!          4  CRC-32 of the 16 bytes before
@@ -15,9 +15,13 @@
 //!          …  operations, each as chapter 5's block entry:
 //!             kind (value 0, delete 1), key length (u16),
 //!             value length (u32), key, value
+//!             or a range delete (version 2):
+//!             kind 2, start length (u32), start,
+//!             end kind (0 a key, 1 none), end length (u32), end
 //! ```
 //!
-//! One record is one call to `set`, `delete` or `write`: a batch reaches
+//! One record is one call to `set`, `delete`, `write` or `delete_range`:
+//! a batch reaches
 //! the log whole or, torn by a crash, fails its checksum and is dropped
 //! whole, which is what makes batches atomic.
 //!
@@ -33,11 +37,13 @@ use ch00_contract::{Error, IoContext, Result};
 use ch05_sparse_index::block::{EntryRef, decode_entry, entry_len, push_entry};
 use disk::{Disk, WriteFile, atomic};
 
+use crate::ranges::{MAX_BOUND_LEN, Tombstone};
+
 // ANCHOR: constants
 /// The first bytes of every log.
 pub const MAGIC: [u8; 4] = *b"KVWL";
-/// The log format's version.
-pub const VERSION: u16 = 1;
+/// The log format's version: 2 since range deletes.
+pub const VERSION: u16 = 2;
 /// Bytes of the file header.
 pub const HEADER_LEN: usize = 20;
 /// Bytes of a record's header.
@@ -45,7 +51,21 @@ pub const RECORD_HEADER_LEN: usize = 12;
 /// The largest payload a record may hold (a batch of about 1 GiB): a length
 /// beyond it is damage, and a batch beyond it is refused.
 pub const MAX_PAYLOAD_LEN: usize = 1 << 30;
+/// The kind byte of a range delete in a record (chapter 5's entries use
+/// 0 and 1).
+pub const KIND_RANGE_DELETE: u8 = 2;
 // ANCHOR_END: constants
+
+// ANCHOR: log_op
+/// One operation of a record, as the replay hands it over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogOp<'a> {
+    /// A set (`Some`) or a delete (`None`) of one key.
+    Put(EntryRef<'a>),
+    /// A range delete.
+    DeleteRange(Tombstone),
+}
+// ANCHOR_END: log_op
 
 /// The payload bytes at which [`LogWriter::append_all`] starts a new
 /// record, when it copies a memtable into a log.
@@ -96,6 +116,31 @@ pub fn encode_record<'a>(
     Ok(())
 }
 // ANCHOR_END: encode
+
+/// Appends to `out` one record holding one range delete.
+pub fn encode_range_record(out: &mut Vec<u8>, tombstone: &Tombstone) {
+    let start = out.len();
+    out.extend_from_slice(&[0; RECORD_HEADER_LEN]);
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.push(KIND_RANGE_DELETE);
+    // Bounds are at most `MAX_BOUND_LEN` bytes: the lengths fit.
+    out.extend_from_slice(&(tombstone.start.len() as u32).to_le_bytes());
+    out.extend_from_slice(&tombstone.start);
+    let (kind, end) = match &tombstone.end {
+        Some(end) => (0, end.as_slice()),
+        None => (1, &[][..]),
+    };
+    out.push(kind);
+    out.extend_from_slice(&(end.len() as u32).to_le_bytes());
+    out.extend_from_slice(end);
+    let payload_len = out.len() - start - RECORD_HEADER_LEN;
+    let payload_crc = crc32fast::hash(&out[start + RECORD_HEADER_LEN..]);
+    let header = &mut out[start..start + RECORD_HEADER_LEN];
+    header[0..4].copy_from_slice(&(payload_len as u32).to_le_bytes());
+    header[4..8].copy_from_slice(&payload_crc.to_le_bytes());
+    let header_crc = crc32fast::hash(&header[..8]);
+    header[8..12].copy_from_slice(&header_crc.to_le_bytes());
+}
 
 /// The encoded length of a record of `ops`.
 pub fn record_len<'a>(ops: impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)>) -> usize {
@@ -157,6 +202,14 @@ impl LogWriter {
         written
     }
     // ANCHOR_END: writer
+
+    /// Appends one record holding the range delete `tombstone`.
+    pub fn append_range(&mut self, tombstone: &Tombstone) -> Result<()> {
+        self.check_usable()?;
+        self.buffer.clear();
+        encode_range_record(&mut self.buffer, tombstone);
+        self.write_buffer()
+    }
 
     /// Appends `entries` (a memtable's) as records of about 64 KiB each:
     /// what a new log holds when it takes over from older ones.
@@ -313,7 +366,7 @@ pub fn replay(
     path: &Path,
     number: u64,
     mode: LogRecovery,
-    mut apply: impl FnMut(&[EntryRef<'_>]),
+    mut apply: impl FnMut(&[LogOp<'_>]),
 ) -> Result<Replayed> {
     let Some(bytes) = atomic::read_file(disk, path, u64::MAX)? else {
         return Err(Error::corruption(
@@ -463,7 +516,7 @@ fn decode_record<'b>(
     path: &Path,
     bytes: &'b [u8],
     at: usize,
-    ops: &mut Vec<EntryRef<'b>>,
+    ops: &mut Vec<LogOp<'b>>,
 ) -> Result<usize, Bad> {
     let left = bytes.len() - at;
     if left < RECORD_HEADER_LEN {
@@ -496,7 +549,7 @@ fn decode_payload<'b>(
     path: &Path,
     payload: &'b [u8],
     offset: u64,
-    ops: &mut Vec<EntryRef<'b>>,
+    ops: &mut Vec<LogOp<'b>>,
 ) -> Result<()> {
     ops.clear();
     let Some(count) = payload.get(..4) else {
@@ -510,8 +563,14 @@ fn decode_payload<'b>(
     let count = u32::from_le_bytes([count[0], count[1], count[2], count[3]]);
     let mut pos = 4;
     while pos < payload.len() {
+        if payload[pos] == KIND_RANGE_DELETE {
+            let (tombstone, next) = decode_range(path, payload, pos, offset)?;
+            ops.push(LogOp::DeleteRange(tombstone));
+            pos = next;
+            continue;
+        }
         let span = decode_entry(path, payload, pos, offset)?;
-        ops.push(span.entry(payload));
+        ops.push(LogOp::Put(span.entry(payload)));
         pos = span.next;
     }
     if ops.len() as u64 != u64::from(count) {
@@ -525,6 +584,53 @@ fn decode_payload<'b>(
     Ok(())
 }
 // ANCHOR_END: decode_record
+
+/// Decodes the range delete at `at` in `payload`; the tombstone and where
+/// the next operation starts.
+fn decode_range(path: &Path, payload: &[u8], at: usize, offset: u64) -> Result<(Tombstone, usize)> {
+    let corrupt = |pos: usize, expected: &str, found: String| {
+        Error::corruption(path, offset + pos as u64, expected, found)
+    };
+    let bound = |pos: usize| -> Result<(Vec<u8>, usize)> {
+        let len = payload
+            .get(pos..pos + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+        match len {
+            Some(len) if len <= MAX_BOUND_LEN && len <= payload.len() - pos - 4 => {
+                Ok((payload[pos + 4..pos + 4 + len].to_vec(), pos + 4 + len))
+            }
+            _ => Err(corrupt(
+                pos,
+                "a range bound's length, at most 65,536 and within the record",
+                format!("{len:?}"),
+            )),
+        }
+    };
+    let (start, pos) = bound(at + 1)?;
+    let (end, next) = match payload.get(pos) {
+        Some(0) => {
+            let (end, next) = bound(pos + 1)?;
+            (Some(end), next)
+        }
+        Some(1) if payload.get(pos + 1..pos + 5) == Some(&[0, 0, 0, 0][..]) => (None, pos + 5),
+        other => {
+            return Err(corrupt(
+                pos,
+                "an end kind of 0 (a key) or 1 (none, with length 0)",
+                format!("{other:?}"),
+            ));
+        }
+    };
+    let tombstone = Tombstone { start, end };
+    if tombstone.is_empty() {
+        return Err(corrupt(
+            at,
+            "a range delete that deletes something",
+            format!("{tombstone:?}"),
+        ));
+    }
+    Ok((tombstone, next))
+}
 
 // ANCHOR: search
 /// The offset of the first intact record at or after `from`, if any: one
@@ -562,8 +668,43 @@ mod tests {
             .ok()
             .unwrap();
         assert_eq!(next, bytes.len());
-        assert_eq!(ops[0].key, b"k");
-        assert_eq!(ops[1].value, None);
+        let put = |key: &'static [u8], value| LogOp::Put(EntryRef { key, value });
+        assert_eq!(ops, [put(b"k", Some(&b"v"[..])), put(b"d", None)]);
+    }
+
+    #[test]
+    fn a_range_delete_is_one_operation_and_its_damage_is_named() {
+        let tombstone = Tombstone {
+            start: b"a".to_vec(),
+            end: None,
+        };
+        let mut bytes = Vec::new();
+        encode_range_record(&mut bytes, &tombstone);
+        let mut ops = Vec::new();
+        let next = decode_record(Path::new("x"), &bytes, 0, &mut ops)
+            .ok()
+            .unwrap();
+        assert_eq!(next, bytes.len());
+        assert_eq!(ops, [LogOp::DeleteRange(tombstone)]);
+        // A payload whose checksums match but whose end kind is wrong (the
+        // end kind is the byte after the count, the kind, the start's
+        // length and its one byte).
+        let payload = RECORD_HEADER_LEN;
+        let mut bad = bytes[payload..].to_vec();
+        bad[4 + 1 + 4 + 1] = 7;
+        let e = decode_payload(Path::new("x"), &bad, 0, &mut ops).unwrap_err();
+        assert!(e.to_string().contains("an end kind of 0"), "{e}");
+        // An empty range is refused too.
+        let mut empty = Vec::new();
+        encode_range_record(
+            &mut empty,
+            &Tombstone {
+                start: b"b".to_vec(),
+                end: Some(b"a".to_vec()),
+            },
+        );
+        let e = decode_payload(Path::new("x"), &empty[payload..], 0, &mut ops).unwrap_err();
+        assert!(e.to_string().contains("deletes something"), "{e}");
     }
 
     #[test]

@@ -580,13 +580,13 @@ fn a_log_header_written_wrong_is_a_named_error() {
         ),
         (
             4,
-            &2u16.to_le_bytes(),
-            "expected log format version 1 and reserved bytes 0, found version 2, reserved [0, 0]",
+            &1u16.to_le_bytes(),
+            "expected log format version 2 and reserved bytes 0, found version 1, reserved [0, 0]",
         ),
         (
             6,
             &1u16.to_le_bytes(),
-            "expected log format version 1 and reserved bytes 0, found version 1, reserved [1, 0]",
+            "expected log format version 2 and reserved bytes 0, found version 2, reserved [1, 0]",
         ),
         (
             8,

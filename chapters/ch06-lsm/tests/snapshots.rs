@@ -132,7 +132,10 @@ fn replayed(bytes: &[u8]) -> Vec<Ops> {
     let replay = wal::replay(&disk, &path, 1, wal::LogRecovery::Strict, |ops| {
         records.push(
             ops.iter()
-                .map(|op| (op.key.to_vec(), op.value.map(<[u8]>::to_vec)))
+                .map(|op| match op {
+                    wal::LogOp::Put(e) => (e.key.to_vec(), e.value.map(<[u8]>::to_vec)),
+                    wal::LogOp::DeleteRange(t) => panic!("a range delete in this log: {t:?}"),
+                })
                 .collect(),
         );
     })
@@ -333,3 +336,31 @@ fn a_small_manifest_byte_by_byte() {
     insta::assert_snapshot!("small_manifest_annotated", annotated);
 }
 // ANCHOR_END: manifest_bytes
+
+// ANCHOR: range_bytes
+/// A range delete in the log (one operation of kind 2) and in a table's
+/// meta section (a range section after the filter): the store's own bytes,
+/// pinned.
+#[test]
+fn a_range_delete_byte_by_byte() {
+    let (sim, mut store) = new_store();
+    store.set(b"a", b"1").unwrap();
+    store.set(b"c", b"3").unwrap();
+    store.flush().unwrap();
+    let log = files::log_path(store.dir(), store.log_number());
+    store
+        .delete_range(ch00_contract::KeyRange::new(&b"b"[..]..=&b"c"[..]))
+        .unwrap();
+    let log_bytes = sim.contents(&log).unwrap();
+    insta::assert_snapshot!("range_log_hex", ch00_contract::hex_dump(&log_bytes));
+
+    store.flush().unwrap();
+    let newest = *store.table_numbers().last().unwrap();
+    let table = sim
+        .contents(&files::table_path(store.dir(), newest))
+        .unwrap();
+    insta::assert_snapshot!("range_table_hex", ch00_contract::hex_dump(&table));
+    assert_eq!(store.get(b"c").unwrap(), None);
+    assert_eq!(store.get(b"a").unwrap(), Some(b"1".to_vec()));
+}
+// ANCHOR_END: range_bytes
