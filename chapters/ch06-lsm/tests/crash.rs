@@ -3,7 +3,8 @@
 //! A child process (this test binary, run again) opens a store and writes
 //! numbered keys without end: single writes, batches of new keys (some
 //! with a delete of an older key in them, a few of hundreds of keys),
-//! deletes, and, now and then, a `sync`. Before each call it prints what
+//! deletes, range deletes of up to forty older keys, and, now and then, a
+//! `sync`. Before each call it prints what
 //! it is about to do, and after the call returns it prints an
 //! acknowledgement. The parent kills it
 //! with `SIGKILL` at a random moment, reopens the store, and checks it
@@ -18,7 +19,8 @@
 //!   the point above here, but checked on its own: it is what that mode
 //!   promises a power failure too);
 //! - the one operation in flight at the kill may or may not have taken
-//!   effect, and a batch in flight took effect whole or not at all;
+//!   effect, and a batch or a range delete in flight took effect whole
+//!   or not at all;
 //! - a full scan finds no key that was never written, and none that was
 //!   deleted.
 //!
@@ -172,6 +174,9 @@ enum Op {
     /// `delete` of a key below the first new one (written, deleted, or
     /// lost in a crash: any of them).
     Delete(u64),
+    /// `delete_range` of the keys `first..end` (below the first new one):
+    /// one range tombstone, all of it or nothing.
+    DeleteRange(u64, u64),
     /// `sync`.
     Sync,
 }
@@ -191,6 +196,7 @@ impl fmt::Display for Op {
                 delete: None,
             } => write!(f, "batch {first} {last} -"),
             Op::Delete(n) => write!(f, "delete {n}"),
+            Op::DeleteRange(a, b) => write!(f, "delete_range {a} {b}"),
             Op::Sync => write!(f, "sync"),
         }
     }
@@ -203,6 +209,7 @@ impl Op {
         match words[..] {
             ["set", _] => Some(Op::Set(n(1)?)),
             ["delete", _] => Some(Op::Delete(n(1)?)),
+            ["delete_range", _, _] => Some(Op::DeleteRange(n(1)?, n(2)?)),
             ["sync"] => Some(Op::Sync),
             ["batch", _, _, d] => Some(Op::Batch {
                 first: n(1)?,
@@ -218,16 +225,17 @@ impl Op {
         match *self {
             Op::Set(n) => vec![n],
             Op::Batch { first, last, .. } => (first..=last).collect(),
-            Op::Delete(_) | Op::Sync => Vec::new(),
+            Op::Delete(_) | Op::DeleteRange(..) | Op::Sync => Vec::new(),
         }
     }
 
-    /// The key the operation deletes.
-    fn deletes(&self) -> Option<u64> {
+    /// The keys the operation deletes.
+    fn deletes(&self) -> Vec<u64> {
         match *self {
-            Op::Delete(n) => Some(n),
-            Op::Batch { delete, .. } => delete,
-            Op::Set(_) | Op::Sync => None,
+            Op::Delete(n) => vec![n],
+            Op::DeleteRange(a, b) => (a..b).collect(),
+            Op::Batch { delete, .. } => delete.into_iter().collect(),
+            Op::Set(_) | Op::Sync => Vec::new(),
         }
     }
 
@@ -316,6 +324,10 @@ fn choose(rng: &mut Rng, mode: LogSync, next: &mut u64) -> Op {
         }
     } else if roll < syncs + 25 && *next > 0 {
         Op::Delete(rng.below(*next))
+    } else if roll < syncs + 28 && *next > 0 {
+        // A few to a few dozen consecutive keys, most of them written.
+        let first = rng.below(*next);
+        Op::DeleteRange(first, (first + 1 + rng.below(40)).min(*next))
     } else {
         *next += 1;
         Op::Set(*next - 1)
@@ -326,13 +338,14 @@ fn apply(store: &mut LsmStore, op: Op) -> ch00_contract::Result<()> {
     match op {
         Op::Set(n) => store.set(&key(n), &value(n)),
         Op::Delete(n) => store.delete(&key(n)),
+        Op::DeleteRange(a, b) => store.delete_range(KeyRange::new(key(a)..key(b))),
         Op::Sync => store.sync(),
         Op::Batch { .. } => {
             let mut batch = WriteBatch::new();
             for n in op.sets() {
                 batch.set(&key(n), &value(n));
             }
-            if let Some(d) = op.deletes() {
+            for d in op.deletes() {
                 batch.delete(&key(d));
             }
             store.write(&batch)
@@ -592,7 +605,7 @@ impl Model {
         for n in op.sets() {
             self.keys.insert(n, true);
         }
-        if let Some(d) = op.deletes() {
+        for d in op.deletes() {
             self.keys.insert(d, false);
         }
     }
@@ -634,7 +647,7 @@ fn resolve(store: &LsmStore, model: &mut Model, op: Op) -> Result<InFlight, Stri
         .into_iter()
         .map(|n| holds(store, n))
         .collect::<Result<_, _>>()?;
-    let landed = match (sets.first(), op.deletes()) {
+    let landed = match (sets.first(), op.deletes().first()) {
         (Some(&first), _) => {
             if sets.iter().any(|&s| s != first) {
                 return Err(format!(
@@ -642,7 +655,7 @@ fn resolve(store: &LsmStore, model: &mut Model, op: Op) -> Result<InFlight, Stri
                     op.sets()
                 ));
             }
-            if let Some(d) = op.deletes() {
+            for d in op.deletes() {
                 // The batch's delete went with its writes, or stayed out
                 // with them.
                 let expected = if first { false } else { model.holds(d) };
@@ -660,16 +673,31 @@ fn resolve(store: &LsmStore, model: &mut Model, op: Op) -> Result<InFlight, Stri
                 InFlight::Lost
             }
         }
-        (None, Some(d)) => match (model.holds(d), holds(store, d)?) {
-            (true, false) => InFlight::Landed,
-            (true, true) => InFlight::Lost,
-            (false, false) => InFlight::Unseen,
-            (false, true) => {
-                return Err(format!(
-                    "{op} in flight: key {d}, deleted or never written, holds its value"
-                ));
+        (None, Some(_)) => {
+            // Every key deleted: the ones the model holds are all gone or
+            // all there (a range delete is one record), and none of the
+            // others is back.
+            let mut gone = Vec::new();
+            for d in op.deletes() {
+                match (model.holds(d), holds(store, d)?) {
+                    (true, now) => gone.push(!now),
+                    (false, false) => {}
+                    (false, true) => {
+                        return Err(format!(
+                            "{op} in flight: key {d}, deleted or never written, holds its value"
+                        ));
+                    }
+                }
             }
-        },
+            match gone.first() {
+                None => InFlight::Unseen,
+                Some(&first) if gone.iter().any(|&g| g != first) => {
+                    return Err(format!("{op} in flight took effect in part: {gone:?}"));
+                }
+                Some(true) => InFlight::Landed,
+                Some(false) => InFlight::Lost,
+            }
+        }
         (None, None) => InFlight::Unseen,
     };
     if landed == InFlight::Landed {
