@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::machine::Machine;
-use crate::run::{Footprint, Measurement, Outcome, Settings, Skip};
+use crate::run::{Footprint, Measurement, Outcome, Settings, Skip, SpaceAfter};
 use crate::subjects::Subject;
 use crate::workload::{Budget, Workload};
 
@@ -46,9 +46,47 @@ pub struct Report {
     pub measurements: Vec<Measurement>,
     /// Space.
     pub footprints: Vec<Footprint>,
+    /// Space after the workloads that leave stale data (absent from
+    /// results written before it was measured).
+    #[serde(default)]
+    pub spaces: Vec<SpaceAfter>,
     /// What did not run, and why.
     pub skips: Vec<Skip>,
+    /// The amplification figures, one row per subject: derived from the
+    /// measurements and spaces above (see [`Report::amplification_rows`])
+    /// and kept here so that a reader of the JSON need not derive them.
+    #[serde(default)]
+    pub amplification: Vec<Amplification>,
 }
+
+// ANCHOR: amplification
+/// How much a subject's disk does for the bytes a user writes and keeps,
+/// at one size. Every figure is `None` where it was not measured or the
+/// subject does not count it: a report never shows a made-up ratio.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Amplification {
+    /// The subject's name.
+    pub subject: String,
+    /// Keys in the store: the largest size the subject's figures were
+    /// measured at.
+    pub n: u64,
+    /// Write amplification of `fill-random`: bytes written to files per
+    /// byte of keys and values set.
+    pub write_fill: Option<f64>,
+    /// Write amplification of `overwrite-all`, compactions included.
+    pub write_overwrite: Option<f64>,
+    /// Space amplification after `overwrite-all`: bytes allocated on disk
+    /// per byte of keys and values still live.
+    pub space_after_overwrite: Option<f64>,
+    /// Space amplification after `delete-most`.
+    pub space_after_delete: Option<f64>,
+    /// Tables consulted per get of a present key (`get-uniform`).
+    pub tables_per_get: Option<f64>,
+    /// Tables consulted per get of an absent key (`get-missing`), Bloom
+    /// filters that answered alone included.
+    pub tables_per_missing_get: Option<f64>,
+}
+// ANCHOR_END: amplification
 
 /// A table: a header row and body rows of cells.
 pub struct Table {
@@ -194,7 +232,9 @@ impl Report {
             notes: Vec::new(),
             measurements: Vec::new(),
             footprints: Vec::new(),
+            spaces: Vec::new(),
             skips: Vec::new(),
+            amplification: Vec::new(),
         }
     }
 
@@ -202,7 +242,111 @@ impl Report {
     pub fn add(&mut self, outcome: Outcome) {
         self.measurements.extend(outcome.measurements);
         self.footprints.extend(outcome.footprint);
+        self.spaces.extend(outcome.spaces);
         self.skips.extend(outcome.skips);
+        self.amplification = self.amplification_rows();
+    }
+
+    /// The workloads the amplification figures come from.
+    const AMPLIFICATION_WORKLOADS: [Workload; 5] = [
+        Workload::FillRandom,
+        Workload::OverwriteAll,
+        Workload::DeleteMost,
+        Workload::GetUniform,
+        Workload::GetMissing,
+    ];
+
+    /// One [`Amplification`] row per subject that ran any of the workloads
+    /// it comes from, at the largest size it ran one at (a subject limited
+    /// to smaller sizes still gets its row).
+    pub fn amplification_rows(&self) -> Vec<Amplification> {
+        let mut rows = Vec::new();
+        for s in &self.subjects {
+            let Some(n) = self
+                .measurements
+                .iter()
+                .filter(|m| m.subject == s.name)
+                .filter(|m| Self::AMPLIFICATION_WORKLOADS.contains(&m.workload))
+                .map(|m| m.n)
+                .max()
+            else {
+                continue;
+            };
+            let find = |w| self.find(&s.name, w, n);
+            let space = |w| {
+                self.spaces
+                    .iter()
+                    .find(|a| a.subject == s.name && a.workload == w && a.n == n)
+                    .and_then(SpaceAfter::amplification)
+            };
+            rows.push(Amplification {
+                subject: s.name.clone(),
+                n,
+                write_fill: find(Workload::FillRandom).and_then(Measurement::write_amplification),
+                write_overwrite: find(Workload::OverwriteAll)
+                    .and_then(Measurement::write_amplification),
+                space_after_overwrite: space(Workload::OverwriteAll),
+                space_after_delete: space(Workload::DeleteMost),
+                tables_per_get: find(Workload::GetUniform).and_then(|m| m.tables_per_get),
+                tables_per_missing_get: find(Workload::GetMissing).and_then(|m| m.tables_per_get),
+            });
+        }
+        rows
+    }
+
+    /// Amplification: a row per subject, at the largest size of the run
+    /// (a subject whose figures stop below it says at which N).
+    pub fn amplification_table(&self) -> Table {
+        let header = [
+            "subject",
+            "write amp: fill-random",
+            "write amp: overwrite-all",
+            "space amp after overwrite-all",
+            "space amp after delete-most",
+            "tables per get (present / missing)",
+        ]
+        .map(String::from)
+        .to_vec();
+        let largest = self.sizes.iter().copied().max().unwrap_or(0);
+        let ratio = |x: Option<f64>| x.map_or("—".to_string(), |x| format!("{x:.2}"));
+        let rows = self
+            .amplification_rows()
+            .into_iter()
+            .map(|a| {
+                let name = if a.n == largest {
+                    a.subject.clone()
+                } else {
+                    format!("{} (N={})", a.subject, count(a.n))
+                };
+                let tables = match (a.tables_per_get, a.tables_per_missing_get) {
+                    (None, None) => "—".to_string(),
+                    (present, missing) => format!("{} / {}", ratio(present), ratio(missing)),
+                };
+                vec![
+                    name,
+                    ratio(a.write_fill),
+                    ratio(a.write_overwrite),
+                    ratio(a.space_after_overwrite),
+                    ratio(a.space_after_delete),
+                    tables,
+                ]
+            })
+            .collect();
+        Table { header, rows }
+    }
+
+    /// What the amplification table's figures are, in one paragraph.
+    pub fn amplification_note(&self) -> String {
+        format!(
+            "At N = {n} unless the row says otherwise. *Write amp* is bytes written to files \
+             per byte of keys and values set (keys only, for deletes), from the store's own \
+             counter: `—` where the subject does not count what it writes. *Space amp* is \
+             bytes allocated on disk per byte of keys and values still live, measured after the \
+             workload's sync once the store has settled (compactions included): `—` for a \
+             store that keeps no files. *Tables per get* counts every table a get consults, \
+             Bloom filters that answer alone included, where the subject counts it.",
+            n = count(self.sizes.iter().copied().max().unwrap_or(0))
+        )
     }
 
     /// The measurement of one subject, workload and size.
@@ -520,6 +664,12 @@ impl Report {
             );
             out.push_str(&self.space_table().to_markdown());
         }
+        let amplification = self.amplification_table();
+        if !amplification.rows.is_empty() {
+            let _ = writeln!(out, "\n### Amplification\n");
+            let _ = writeln!(out, "{}\n", self.amplification_note());
+            out.push_str(&amplification.to_markdown());
+        }
         out
     }
 }
@@ -570,6 +720,86 @@ mod tests {
         assert_eq!(count(100_000), "100k");
         assert_eq!(count(1_000_000), "1M");
         assert_eq!(count(1_500), "1500");
+    }
+
+    /// A measurement of `w` by `subject` at N = 10 with the given counts.
+    fn measured(subject: &str, w: Workload, ops: u64) -> Measurement {
+        Measurement {
+            subject: subject.into(),
+            workload: w,
+            n: 10,
+            ops,
+            seconds: vec![1.0],
+            reads_per_op: None,
+            bytes_read_per_op: None,
+            bytes_written_per_op: None,
+            user_bytes: None,
+            tables_per_get: None,
+        }
+    }
+
+    #[test]
+    fn amplification_is_bytes_on_disk_per_user_byte_and_dashes_elsewhere() {
+        let dir = std::env::temp_dir();
+        let machine = Machine::describe(&dir, "test".into());
+        let pick = |name: &str| {
+            crate::subjects::all()
+                .into_iter()
+                .find(|s| s.name == name)
+                .unwrap()
+        };
+        let subjects = [pick("ch01-memory"), pick("ch06-lsm")];
+        let (counting, silent) = (subjects[1].name, subjects[0].name);
+        let settings = Settings {
+            reps: 1,
+            rep_seconds: 1.0,
+            budget: Budget::quick(),
+        };
+        let mut report = Report::new(machine, &subjects, &[10], settings, true);
+        let mut outcome = Outcome::default();
+        // Ten sets of 16 + 100 bytes for which 2,320 bytes reached files.
+        let mut fill = measured(counting, Workload::FillRandom, 10);
+        fill.bytes_written_per_op = Some(232.0);
+        fill.user_bytes = Some(1160);
+        // Thirty overwrites of the same pairs, 10,440 bytes written.
+        let mut over = measured(counting, Workload::OverwriteAll, 30);
+        over.bytes_written_per_op = Some(348.0);
+        over.user_bytes = Some(3480);
+        let mut get = measured(counting, Workload::GetUniform, 4);
+        get.tables_per_get = Some(1.5);
+        // A subject that counts nothing: its ratios are dashes.
+        let mut quiet = measured(silent, Workload::FillRandom, 10);
+        quiet.user_bytes = Some(1160);
+        outcome.measurements = vec![fill, over, get, quiet];
+        outcome.spaces = vec![SpaceAfter {
+            subject: counting.into(),
+            workload: Workload::OverwriteAll,
+            n: 10,
+            logical_bytes: 1160,
+            file_bytes: 4000,
+            allocated_bytes: 4640,
+        }];
+        report.add(outcome);
+
+        let row = &report.amplification[1];
+        assert_eq!(row.subject, counting);
+        assert_eq!(row.write_fill, Some(2.0));
+        assert_eq!(row.write_overwrite, Some(3.0));
+        assert_eq!(row.space_after_overwrite, Some(4.0));
+        assert_eq!(row.space_after_delete, None);
+        assert_eq!(row.tables_per_get, Some(1.5));
+        let table = report.amplification_table();
+        assert!(table.header.len() <= 6);
+        assert_eq!(
+            table.rows,
+            [
+                [silent, "—", "—", "—", "—", "—"].map(String::from).to_vec(),
+                [counting, "2.00", "3.00", "4.00", "—", "1.50 / —"]
+                    .map(String::from)
+                    .to_vec(),
+            ]
+        );
+        assert!(report.to_markdown().contains("### Amplification"));
     }
 
     #[test]

@@ -4,8 +4,11 @@
 //! (each repetition into a fresh store; the last random fill is kept), a
 //! measurement of the space that store takes, the read workloads on it, a
 //! reopen, the workloads that overwrite keys, and last the deletes, which
-//! shrink the store. Every repetition of a workload does the same
-//! operations; the report keeps the median and shows the spread.
+//! shrink the store. Then the workloads that need a store of their own
+//! (`overwrite-all`, `delete-most`), each in a fresh store filled untimed
+//! for every repetition, with the space the last one leaves measured.
+//! Every repetition of a workload does the same operations; the report
+//! keeps the median and shows the spread.
 
 use std::cell::Cell;
 use std::path::Path;
@@ -16,7 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::heap;
 use crate::subjects::{Measured, Subject};
-use crate::workload::{Budget, Choices, Workload, key, missing_key, value};
+use crate::workload::{
+    Budget, Choices, OVERWRITE_ROUNDS, Workload, delete_most_count, key, missing_key, value,
+};
 
 /// The timings of one workload on one subject at one size.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -39,6 +44,16 @@ pub struct Measurement {
     /// (absent from results written before it was measured).
     #[serde(default)]
     pub bytes_written_per_op: Option<f64>,
+    /// Bytes one repetition asked the store to write: the keys and values
+    /// of its sets and the keys of its deletes. Against the bytes written
+    /// it gives the write amplification. `None` for a workload that writes
+    /// nothing (and in results written before it was recorded).
+    #[serde(default)]
+    pub user_bytes: Option<u64>,
+    /// Tables consulted per get, for the get workloads of a subject that
+    /// counts them ([`Metrics::tables_asked`]); `None` otherwise.
+    #[serde(default)]
+    pub tables_per_get: Option<f64>,
 }
 
 impl Measurement {
@@ -98,6 +113,33 @@ pub struct Footprint {
     pub open_heap_bytes: Option<u64>,
 }
 
+/// What a store takes on disk after a workload that leaves much of what
+/// was written stale (`overwrite-all`, `delete-most`), against the bytes
+/// of keys and values it still holds: its space amplification.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SpaceAfter {
+    /// The subject's name.
+    pub subject: String,
+    /// The workload after which it was measured.
+    pub workload: Workload,
+    /// Keys in the store before the workload.
+    pub n: u64,
+    /// Bytes of keys and values of the pairs still live.
+    pub logical_bytes: u64,
+    /// Sum of the lengths of the store's files.
+    pub file_bytes: u64,
+    /// Bytes the file system allocated for them.
+    pub allocated_bytes: u64,
+}
+
+impl SpaceAfter {
+    /// Allocated bytes per live logical byte; `None` when nothing is live
+    /// (a ratio to zero means nothing).
+    pub fn amplification(&self) -> Option<f64> {
+        (self.logical_bytes > 0).then(|| self.allocated_bytes as f64 / self.logical_bytes as f64)
+    }
+}
+
 /// A subject and size the harness did not run, and why.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Skip {
@@ -118,6 +160,9 @@ pub struct Outcome {
     pub measurements: Vec<Measurement>,
     /// Space, when a fill ran.
     pub footprint: Option<Footprint>,
+    /// Space after the workloads that leave stale data, for a subject
+    /// that keeps files.
+    pub spaces: Vec<SpaceAfter>,
     /// Workloads not run, with reasons.
     pub skips: Vec<Skip>,
 }
@@ -167,6 +212,16 @@ fn pairs(order: &[u64], version: u64, len: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
         .iter()
         .map(|&i| (key(i), value(i, version, len)))
         .collect()
+}
+
+/// Bytes of keys and values in `data`: what setting them asks to write.
+fn user_bytes(data: &[(Vec<u8>, Vec<u8>)]) -> u64 {
+    data.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum()
+}
+
+/// Bytes of `keys`: what deleting them asks to write.
+fn key_bytes(keys: &[Vec<u8>]) -> u64 {
+    keys.iter().map(|k| k.len() as u64).sum()
 }
 
 fn counters(store: &dyn KvStore) -> Metrics {
@@ -224,6 +279,33 @@ fn measurement(
         reads_per_op: per_op(before.reads, after.reads, ops),
         bytes_read_per_op: per_op(before.bytes_read, after.bytes_read, ops),
         bytes_written_per_op: per_op(before.bytes_written, after.bytes_written, ops),
+        user_bytes: None,
+        // Only where every operation is a get: elsewhere the count would be
+        // spread over operations that ask no table.
+        tables_per_get: matches!(
+            workload,
+            Workload::GetUniform | Workload::GetZipf | Workload::GetMissing
+        )
+        .then(|| per_op(before.tables_asked, after.tables_asked, ops))
+        .flatten(),
+    }
+}
+
+impl Measurement {
+    /// The same measurement, saying that one repetition asked to write
+    /// `bytes` bytes of keys and values.
+    fn asked_to_write(mut self, bytes: u64) -> Self {
+        self.user_bytes = Some(bytes);
+        self
+    }
+
+    /// Bytes written to disk per byte the workload asked to write, where
+    /// the subject counts what it writes; `None` otherwise, or when the
+    /// workload asked to write nothing.
+    pub fn write_amplification(&self) -> Option<f64> {
+        let written = self.bytes_written_per_op? * self.ops as f64;
+        let asked = self.user_bytes.filter(|&b| b > 0)?;
+        Some(written / asked as f64)
     }
 }
 
@@ -346,13 +428,10 @@ pub fn run_subject(
                 kept = Some((store, dir, heap::peak_since(baseline)));
             }
         }
-        out.measurements.push(measurement(
-            subject,
-            w,
-            n,
-            n,
-            (seconds, counted.0, counted.1),
-        ));
+        out.measurements.push(
+            measurement(subject, w, n, n, (seconds, counted.0, counted.1))
+                .asked_to_write(user_bytes(&data)),
+        );
     }
 
     // Reads first, while the store holds exactly the filled keys; writes
@@ -370,7 +449,17 @@ pub fn run_subject(
         Workload::Delete,
     ];
     let others: Vec<Workload> = RUN_ORDER.into_iter().filter(|w| wants(*w)).collect();
+    // Last, each in stores of its own.
+    let own: Vec<Workload> = Workload::ALL
+        .into_iter()
+        .filter(|w| w.has_own_store() && wants(*w))
+        .collect();
     if others.is_empty() {
+        drop(kept);
+        for w in own {
+            step(w);
+            run_in_own_store(subject, n, w, settings, &new_dir, &mut out)?;
+        }
         return Ok(out);
     }
 
@@ -412,6 +501,7 @@ pub fn run_subject(
         let mut choices = Choices::new(w, n);
         let result = match w {
             Workload::FillSeq | Workload::FillRandom | Workload::FillBatch => continue,
+            Workload::OverwriteAll | Workload::DeleteMost => continue,
             Workload::GetUniform | Workload::GetZipf | Workload::GetMissing => {
                 let keys: Vec<Vec<u8>> = match w {
                     Workload::GetUniform => {
@@ -540,6 +630,12 @@ pub fn run_subject(
                 let reads = choices.zipf(n, point_ops);
                 let is_write: Vec<bool> = (0..point_ops).map(|_| choices.chance(0.2)).collect();
                 let data = pairs(&reads, 1, b.value_len);
+                let asked: u64 = data
+                    .iter()
+                    .zip(&is_write)
+                    .filter(|(_, write)| **write)
+                    .map(|((k, v), _)| (k.len() + v.len()) as u64)
+                    .sum();
                 repeat(store.as_mut(), settings, |s, _| {
                     for ((k, v), &write) in data.iter().zip(&is_write) {
                         if write {
@@ -550,12 +646,13 @@ pub fn run_subject(
                     }
                     s.sync()
                 })
-                .map(|r| measurement(subject, w, n, point_ops, r))
+                .map(|r| measurement(subject, w, n, point_ops, r).asked_to_write(asked))
             }
             Workload::Overwrite => {
                 let data = pairs(&choices.uniform(n, point_ops), 2, b.value_len);
-                repeat(store.as_mut(), settings, |s, _| fill(s, &data))
-                    .map(|r| measurement(subject, w, n, point_ops, r))
+                repeat(store.as_mut(), settings, |s, _| fill(s, &data)).map(|r| {
+                    measurement(subject, w, n, point_ops, r).asked_to_write(user_bytes(&data))
+                })
             }
             Workload::SyncWrites if subject.no_sync.is_some() => {
                 out.skip(subject, w, n, subject.no_sync.unwrap_or_default());
@@ -570,7 +667,9 @@ pub fn run_subject(
                     }
                     Ok(())
                 })
-                .map(|r| measurement(subject, w, n, b.sync_writes, r))
+                .map(|r| {
+                    measurement(subject, w, n, b.sync_writes, r).asked_to_write(user_bytes(&data))
+                })
             }
             Workload::Delete => {
                 // Every repetition deletes the same keys, put back untimed
@@ -595,14 +694,129 @@ pub fn run_subject(
                         s.sync()
                     },
                 )
-                .map(|r| measurement(subject, w, n, per_rep, r))
+                .map(|r| measurement(subject, w, n, per_rep, r).asked_to_write(key_bytes(&keys)))
             }
         };
         out.measurements.push(result?);
     }
     drop(store);
+    for w in own {
+        step(w);
+        run_in_own_store(subject, n, w, settings, &new_dir, &mut out)?;
+    }
     Ok(out)
 }
+
+// ANCHOR: own_store
+/// Runs `w`, a workload with a store of its own
+/// ([`Workload::has_own_store`]): every repetition opens a fresh store,
+/// fills it with the random fill and settles it, untimed, then does the
+/// timed work. The last repetition's store, settled again (an engine's
+/// background compactions are part of what its space becomes), is
+/// measured on disk against the bytes still live, unless the subject
+/// keeps no files, whose disk use would be a meaningless zero.
+fn run_in_own_store(
+    subject: &Subject,
+    n: u64,
+    w: Workload,
+    settings: Settings,
+    new_dir: &impl Fn() -> Result<tempfile::TempDir>,
+    out: &mut Outcome,
+) -> Result<()> {
+    if let Some(why) = subject.workload_skip(w, n) {
+        out.skip(subject, w, n, &why);
+        return Ok(());
+    }
+    let b = settings.budget;
+    let filled = random_fill(n, b.value_len);
+    let mut choices = Choices::new(w, n);
+    // What the timed part does, generated before any clock starts: the
+    // rounds of overwrites, or the keys to delete.
+    let (rounds, victims) = match w {
+        Workload::DeleteMost => {
+            let take = delete_most_count(n) as usize;
+            (Vec::new(), choices.permutation(n)[..take].to_vec())
+        }
+        _ => {
+            let rounds: Vec<Vec<(Vec<u8>, Vec<u8>)>> = (0..OVERWRITE_ROUNDS)
+                .map(|round| pairs(&choices.permutation(n), 5 + round, b.value_len))
+                .collect();
+            (rounds, Vec::new())
+        }
+    };
+    let doomed: Vec<Vec<u8>> = victims.iter().map(|&i| key(i)).collect();
+    let (ops, asked) = match w {
+        Workload::DeleteMost => (doomed.len() as u64, key_bytes(&doomed)),
+        _ => (
+            rounds.iter().map(|r| r.len() as u64).sum(),
+            rounds.iter().map(|r| user_bytes(r)).sum(),
+        ),
+    };
+    // Every key keeps its length through the overwrites, so what is live
+    // is the fill less the pairs deleted.
+    let deleted: u64 = victims
+        .iter()
+        .map(|&i| (key(i).len() + b.value_len) as u64)
+        .sum();
+    let logical_bytes = user_bytes(&filled) - deleted;
+
+    let mut seconds = Vec::new();
+    let mut counted = (Metrics::default(), Metrics::default());
+    let mut last = None;
+    while settings.another(&seconds) {
+        // The previous repetition's store is closed, and its directory
+        // removed, before this one is filled.
+        drop(last.take());
+        let dir = new_dir()?;
+        let mut store = subject.open(dir.path())?;
+        fill(store.as_mut(), &filled)?;
+        store.after_fill()?;
+        store.settle()?;
+        let before = store.metrics();
+        let start = Instant::now();
+        match w {
+            Workload::DeleteMost => {
+                for k in &doomed {
+                    store.delete(k)?;
+                }
+                store.sync()?;
+            }
+            _ => {
+                for round in &rounds {
+                    for (k, v) in round {
+                        store.set(k, v)?;
+                    }
+                }
+                store.sync()?;
+            }
+        }
+        seconds.push(start.elapsed().as_secs_f64());
+        counted = (before, store.metrics());
+        last = Some((store, dir));
+    }
+    if let Some((mut store, dir)) = last
+        && subject.durability.keeps_data()
+    {
+        store.settle()?;
+        let usage = ch02_fsdb::usage::disk_usage(dir.path())?;
+        out.spaces.push(SpaceAfter {
+            subject: subject.name.to_string(),
+            workload: w,
+            n,
+            logical_bytes,
+            file_bytes: usage.file_bytes,
+            allocated_bytes: usage.allocated_bytes,
+        });
+        // The store closes before its directory is removed.
+        drop(store);
+        drop(dir);
+    }
+    out.measurements.push(
+        measurement(subject, w, n, ops, (seconds, counted.0, counted.1)).asked_to_write(asked),
+    );
+    Ok(())
+}
+// ANCHOR_END: own_store
 
 fn wrong_answer(subject: &Subject, w: Workload, key: &[u8]) -> ch00_contract::Error {
     ch00_contract::Error::InvalidInput(format!(
@@ -643,6 +857,8 @@ mod tests {
             reads_per_op: None,
             bytes_read_per_op: None,
             bytes_written_per_op: None,
+            user_bytes: None,
+            tables_per_get: None,
         };
         assert_eq!(m.median(), 2.0);
         assert_eq!(m.ops_per_sec(), 50.0);

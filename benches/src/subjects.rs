@@ -179,6 +179,8 @@ fn lsm_every_write() -> Subject {
         Workload::Overwrite,
         Workload::Mixed,
         Workload::Delete,
+        Workload::OverwriteAll,
+        Workload::DeleteMost,
     ] {
         subject = subject.workload_up_to(w, 10_000, EVERY_WRITE);
     }
@@ -214,6 +216,10 @@ fn peer<S: Stage + Measured + 'static>(description: &'static str) -> Subject {
 /// Why the one-file-per-key subjects stop at 100k keys.
 const MANY_FILES: &str = "one file per key; a million files take many minutes to write";
 
+/// Why they stop rewriting or deleting most of their files at 10k keys.
+const REWRITE_FILES: &str = "one file per key: an untimed fill of 100k files for every \
+    repetition, then 300k files rewritten or 90k removed, takes many minutes";
+
 /// Why they make no batched fill of 100k files.
 const DEFAULT_BATCHES: &str = "its `write` sets one key at a time, the work of fill-random, \
     and a third fill of 100k files costs minutes";
@@ -227,7 +233,9 @@ pub fn all() -> Vec<Subject> {
         stage::<ch01_memory::MemoryStore>("BTreeMap in memory: the ceiling"),
         stage::<ch02_fsdb::FsStore>("one JSON file per key, hashed names")
             .up_to(100_000, MANY_FILES)
-            .workload_up_to(Workload::FillBatch, 10_000, DEFAULT_BATCHES),
+            .workload_up_to(Workload::FillBatch, 10_000, DEFAULT_BATCHES)
+            .workload_up_to(Workload::OverwriteAll, 10_000, REWRITE_FILES)
+            .workload_up_to(Workload::DeleteMost, 10_000, REWRITE_FILES),
         stage::<ch03_sorted_file::SortedFileStore>("a sorted map saved whole to one file"),
         stage::<ch04_footer_index::FooterIndexStore>("sorted records, a full index, a footer"),
         stage::<ch05_sparse_index::SparseIndexStore>(
@@ -274,6 +282,8 @@ pub fn all() -> Vec<Subject> {
         peer::<RawFsStore>("one file per key with plain std::fs: the floor of chapter 2")
             .up_to(100_000, MANY_FILES)
             .workload_up_to(Workload::FillBatch, 10_000, DEFAULT_BATCHES)
+            .workload_up_to(Workload::OverwriteAll, 10_000, REWRITE_FILES)
+            .workload_up_to(Workload::DeleteMost, 10_000, REWRITE_FILES)
             .without_sync("it never calls fsync: the floor has none of chapter 2's safety"),
         peer::<FjallStore<false>>("fjall 3 (LSM tree), default settings"),
         peer::<FjallStore<true>>("fjall 3 with its data moved to disk tables after the fill"),

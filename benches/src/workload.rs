@@ -18,6 +18,20 @@ pub const SEED: u64 = 0x6b76_2d62_6f6f_6b21;
 /// Default value size in bytes.
 pub const VALUE_LEN: usize = 100;
 
+/// How many times `overwrite-all` overwrites every key: enough that most of
+/// what a store that never rewrites in place has written is stale, so that
+/// what it takes on disk shows whether it gets that space back.
+pub const OVERWRITE_ROUNDS: u64 = 3;
+
+/// The share of the keys `delete-most` deletes, in tenths: nine in ten,
+/// so that what is left on disk is mostly what the deletes should free.
+pub const DELETE_MOST_TENTHS: u64 = 9;
+
+/// How many keys `delete-most` deletes from a store of `n`.
+pub fn delete_most_count(n: u64) -> u64 {
+    n * DELETE_MOST_TENTHS / 10
+}
+
 // ANCHOR: keys
 /// The `i`-th stored key: 16 bytes, `key` and an even number. The odd
 /// numbers in between are keys that are never stored, so a lookup of
@@ -86,12 +100,22 @@ pub enum Workload {
     Mixed,
     /// Overwrite a key and sync, every time: the cost of durability per write.
     SyncWrites,
+    /// In a freshly filled store, overwrite every key
+    /// [`OVERWRITE_ROUNDS`] times (each round in a new random order), then
+    /// sync: the write and space amplification of an update-heavy life.
+    /// (Added after the others, so that their random choices, seeded by
+    /// the variant's number, stay what they were.)
+    OverwriteAll,
+    /// In a freshly filled store, delete nine keys in ten
+    /// ([`DELETE_MOST_TENTHS`]) in random order, then sync: whether the
+    /// space comes back.
+    DeleteMost,
 }
 // ANCHOR_END: workloads
 
 impl Workload {
     /// Every workload, in report order.
-    pub const ALL: [Workload; 13] = [
+    pub const ALL: [Workload; 15] = [
         Workload::FillSeq,
         Workload::FillRandom,
         Workload::FillBatch,
@@ -100,6 +124,8 @@ impl Workload {
         Workload::GetMissing,
         Workload::Overwrite,
         Workload::Delete,
+        Workload::OverwriteAll,
+        Workload::DeleteMost,
         Workload::ScanShort,
         Workload::ScanFull,
         Workload::Reopen,
@@ -123,6 +149,8 @@ impl Workload {
             Workload::Reopen => "reopen",
             Workload::Mixed => "mixed",
             Workload::SyncWrites => "sync-writes",
+            Workload::OverwriteAll => "overwrite-all",
+            Workload::DeleteMost => "delete-most",
         }
     }
 
@@ -146,16 +174,26 @@ impl Workload {
             Workload::Reopen => "open a store that holds N keys",
             Workload::Mixed => "80% Zipf gets and 20% overwrites, then sync",
             Workload::SyncWrites => "overwrite one key and sync, every time",
+            Workload::OverwriteAll => {
+                "in a freshly filled store, overwrite every key 3 times (each round in a new \
+                 random order), then sync"
+            }
+            Workload::DeleteMost => {
+                "in a freshly filled store, delete 9 keys in 10 in random order, then sync"
+            }
         }
     }
 
     /// What one "operation" is in this workload's ops/s figure.
     pub fn unit(self) -> &'static str {
         match self {
-            Workload::FillSeq | Workload::FillRandom | Workload::Overwrite => "set",
+            Workload::FillSeq
+            | Workload::FillRandom
+            | Workload::Overwrite
+            | Workload::OverwriteAll => "set",
             Workload::FillBatch => "set, in a batch",
             Workload::GetUniform | Workload::GetZipf | Workload::GetMissing => "get",
-            Workload::Delete => "delete",
+            Workload::Delete | Workload::DeleteMost => "delete",
             Workload::Mixed => "get or set",
             Workload::ScanShort => "scan of 100 keys",
             Workload::ScanFull => "full scan",
@@ -175,11 +213,15 @@ impl Workload {
                 | Workload::Overwrite
                 | Workload::Delete
                 | Workload::Mixed
+                | Workload::OverwriteAll
+                | Workload::DeleteMost
         )
     }
 
     /// Whether one measurement does more work in a larger store: a fill
-    /// inserts N keys, a full scan reads N, an open may read everything.
+    /// inserts N keys, a full scan reads N, an open may read everything,
+    /// `overwrite-all` and `delete-most` touch every key or most of them
+    /// (which is what makes the space they leave mean something).
     /// The others do a fixed number of operations (short scans stop after
     /// a fixed time), which only the store's speed can make longer.
     pub fn grows_with_n(self) -> bool {
@@ -190,7 +232,17 @@ impl Workload {
                 | Workload::FillBatch
                 | Workload::ScanFull
                 | Workload::Reopen
+                | Workload::OverwriteAll
+                | Workload::DeleteMost
         )
+    }
+
+    /// Whether the workload runs in a store of its own, filled (untimed)
+    /// afresh for each repetition, rather than in the store the read
+    /// workloads share: the space it leaves is then its own doing, and the
+    /// shared store stays as the other workloads expect it.
+    pub fn has_own_store(self) -> bool {
+        matches!(self, Workload::OverwriteAll | Workload::DeleteMost)
     }
 
     /// Whether the workload starts from an empty store.
@@ -338,6 +390,19 @@ mod tests {
         // Uniform draws would give each key about 2; the hottest Zipf key
         // gets roughly a tenth of all draws at this size.
         assert!(top > 1000, "hottest key drawn only {top} times");
+    }
+
+    #[test]
+    fn the_amplification_workloads_say_what_they_do() {
+        // The descriptions are static text: they must follow the constants.
+        let rounds = format!("every key {OVERWRITE_ROUNDS} times");
+        assert!(Workload::OverwriteAll.describe().contains(&rounds));
+        let share = format!("delete {DELETE_MOST_TENTHS} keys in 10");
+        assert!(Workload::DeleteMost.describe().contains(&share));
+        assert_eq!(delete_most_count(1000), 900);
+        assert_eq!(delete_most_count(5), 4);
+        // The old workloads keep their numbers, hence their random choices.
+        assert_eq!(Workload::SyncWrites as u64, 12);
     }
 
     #[test]

@@ -69,6 +69,9 @@ fn every_workload_runs_and_the_counts_add_up() {
                 Workload::SyncWrites => 5,
                 // The same keys every repetition, up to N of them.
                 Workload::Delete => 300.min(n),
+                // Every key three times; nine keys in ten.
+                Workload::OverwriteAll => 3 * n,
+                Workload::DeleteMost => n * 9 / 10,
                 _ => 300,
             };
             assert_eq!(raw.ops, expected_ops, "{w:?} at {n}");
@@ -109,6 +112,28 @@ fn every_workload_runs_and_the_counts_add_up() {
         .unwrap();
     assert_eq!((memory.files, memory.allocated_bytes), (0, 0));
 
+    // Space after the workloads that leave stale data: measured for the
+    // subject that keeps files, against what is still live.
+    let space = |w| {
+        report
+            .spaces
+            .iter()
+            .find(|s| s.subject == "raw-fs" && s.workload == w && s.n == 400)
+            .unwrap()
+    };
+    assert_eq!(space(Workload::OverwriteAll).logical_bytes, 400 * 116);
+    assert_eq!(space(Workload::OverwriteAll).file_bytes, 400 * 100);
+    assert_eq!(space(Workload::DeleteMost).logical_bytes, 40 * 116);
+    assert_eq!(space(Workload::DeleteMost).file_bytes, 40 * 100);
+    assert!(report.spaces.iter().all(|s| s.subject != "ch01-memory"));
+    // Neither counts what it writes, nor tables: dashes, not zeros.
+    for row in &report.amplification {
+        assert_eq!(row.write_fill, None, "{row:?}");
+        assert_eq!(row.tables_per_get, None, "{row:?}");
+    }
+    let raw = report.amplification.iter().find(|r| r.subject == "raw-fs");
+    assert!(raw.unwrap().space_after_delete.is_some());
+
     // Two sizes give every subject a growth slope.
     assert!(report.slope("raw-fs", Workload::ScanFull).is_some());
 }
@@ -145,6 +170,49 @@ fn reports_and_charts_are_written() {
     let json = serde_json::to_string(&report).unwrap();
     let back: Report = serde_json::from_str(&json).unwrap();
     assert_eq!(back.measurements.len(), report.measurements.len());
+}
+
+#[test]
+fn amplification_is_counted_where_the_stage_counts_it() {
+    let subjects = [subject("ch04-footer-index"), subject("ch06-lsm")];
+    let report = report_for(&subjects, &[300]);
+    for s in ["ch04-footer-index", "ch06-lsm"] {
+        let fill = report.find(s, Workload::FillRandom, 300).unwrap();
+        // 300 pairs of a 16-byte key and a 100-byte value were asked for.
+        assert_eq!(fill.user_bytes, Some(300 * 116), "{s}");
+        let written = fill.bytes_written_per_op.unwrap() * 300.0;
+        let row = report
+            .amplification
+            .iter()
+            .find(|r| r.subject == s)
+            .unwrap();
+        assert_eq!(row.write_fill, Some(written / (300.0 * 116.0)), "{s}");
+        // Every byte asked for reaches a file, with some framing.
+        assert!(row.write_fill.unwrap() > 1.0, "{row:?}");
+        // Chapter 4 buffers writes until the sync, where the three rounds
+        // of overwrites come to one table: less than one byte per byte.
+        assert!(row.write_overwrite.unwrap() > 0.0, "{row:?}");
+        assert!(row.space_after_overwrite.is_some(), "{row:?}");
+        assert!(row.space_after_delete.is_some(), "{row:?}");
+    }
+    let lsm = report
+        .amplification
+        .iter()
+        .find(|r| r.subject == "ch06-lsm");
+    assert!(
+        lsm.unwrap().write_overwrite.unwrap() > 1.0,
+        "its log records every set"
+    );
+    // Only chapter 6 has tables to count; 300 keys fit in its memtable,
+    // so no get reaches a table.
+    let lsm = report.find("ch06-lsm", Workload::GetUniform, 300).unwrap();
+    assert_eq!(lsm.tables_per_get, Some(0.0));
+    let table = report.find("ch04-footer-index", Workload::GetUniform, 300);
+    assert_eq!(table.unwrap().tables_per_get, None);
+    // A table of at most six columns, with a row per subject.
+    let t = report.amplification_table();
+    assert!(t.header.len() <= 6);
+    assert_eq!(t.rows.len(), 2);
 }
 
 #[test]

@@ -222,6 +222,13 @@ pub struct Metrics {
     /// Bytes written to files since the store was opened: against the bytes
     /// of the writes asked for, this is the store's write amplification.
     pub bytes_written: Option<u64>,
+    /// Tables that point reads (`get`) consulted since the store was
+    /// opened, each counted whether its filter or a read of it answered:
+    /// against the number of gets, how many places a read has to look,
+    /// which is what a log-structured store trades for its cheap writes.
+    /// `None` when the stage does not count it (a stage with one file or
+    /// none has nothing to count).
+    pub tables_asked: Option<u64>,
 }
 // ANCHOR_END: metrics
 

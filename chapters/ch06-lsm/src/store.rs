@@ -11,6 +11,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::compaction::{self, Job, Output, Targets};
 use crate::levels::{Levels, MAX_LEVELS};
@@ -165,6 +166,10 @@ pub struct LsmStore {
     stale: Vec<PathBuf>,
     recovery: Recovery,
     bytes_written: u64,
+    /// Tables consulted by gets since the open, for
+    /// [`Metrics::tables_asked`]. Atomic because `get` takes `&self` and
+    /// the store stays `Sync`, as the file read counters do.
+    tables_asked: AtomicU64,
     flushes: u64,
     compactions: u64,
     /// The directory's lock, held while the store is open.
@@ -240,6 +245,7 @@ impl LsmStore {
             stale: manifest.logs.iter().map(|&n| log_path(dir, n)).collect(),
             recovery,
             bytes_written: 0,
+            tables_asked: AtomicU64::new(0),
             flushes: 0,
             compactions: 0,
             _lock: lock,
@@ -877,7 +883,11 @@ impl KvStore for LsmStore {
         }
         // Newest table first: the first one that knows the key answers,
         // and a tombstone answers "deleted".
-        match self.levels.get(key)?.0 {
+        let (lookup, asked) = self.levels.get(key)?;
+        // A counter, not a synchronisation point: relaxed is enough.
+        self.tables_asked
+            .fetch_add(u64::from(asked), Ordering::Relaxed);
+        match lookup {
             Lookup::Found(value) => Ok(Some(value)),
             Lookup::Deleted | Lookup::Absent => Ok(None),
         }
@@ -933,6 +943,7 @@ impl KvStore for LsmStore {
         metrics.reads = Some(files().map(|f| f.reads()).sum());
         metrics.bytes_read = Some(files().map(|f| f.bytes_read()).sum());
         metrics.bytes_written = Some(self.bytes_written);
+        metrics.tables_asked = Some(self.tables_asked.load(Ordering::Relaxed));
         metrics
     }
 }
@@ -987,5 +998,46 @@ impl fmt::Debug for LogWriter {
             .field("path", &self.path())
             .field("len", &self.len())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Tables asked by one `get` of `key`, read off the store's counter.
+    fn asked_by_get(store: &LsmStore, key: &[u8]) -> u64 {
+        let asked = |s: &LsmStore| s.metrics().tables_asked.unwrap();
+        let before = asked(store);
+        assert!(store.get(key).unwrap().is_some(), "{key:?} is present");
+        asked(store) - before
+    }
+
+    #[test]
+    fn a_get_counts_the_tables_it_asks_and_one_after_compact_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options {
+            // Tables pile up in level 0 until compacted by hand.
+            auto_compaction: false,
+            ..Options::default()
+        };
+        let mut store = LsmStore::open_with(dir.path(), &options).unwrap();
+        assert_eq!(store.metrics().tables_asked, Some(0));
+        // Three flushes, one key each: three overlapping level-0 tables.
+        for key in [b"a", b"b", b"c"] {
+            store.set(key, b"value").unwrap();
+            store.flush().unwrap();
+        }
+        store.set(b"m", b"in the memtable").unwrap();
+        assert_eq!(store.levels().level(0).len(), 3);
+        assert_eq!(asked_by_get(&store, b"m"), 0, "the memtable answers");
+        assert_eq!(asked_by_get(&store, b"c"), 1, "the newest table");
+        assert_eq!(asked_by_get(&store, b"a"), 3, "newest to oldest");
+
+        store.compact_all().unwrap();
+        assert!(store.levels().level(0).is_empty());
+        for key in [b"a", b"b", b"c", b"m"] {
+            assert_eq!(asked_by_get(&store, key), 1, "{key:?}");
+        }
     }
 }
