@@ -132,6 +132,22 @@ impl Tombstone {
         !as_range.is_empty()
     }
 
+    /// Appends the tombstone's bytes, as a range section and a log record
+    /// hold them: the start's length and bytes, the end's kind, length
+    /// and bytes. (Bounds are at most [`MAX_BOUND_LEN`] bytes: the lengths
+    /// fit.)
+    pub fn encode_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(self.start.len() as u32).to_le_bytes());
+        out.extend_from_slice(&self.start);
+        let (kind, end) = match &self.end {
+            Some(end) => (0, end.as_slice()),
+            None => (1, &[][..]),
+        };
+        out.push(kind);
+        out.extend_from_slice(&(end.len() as u32).to_le_bytes());
+        out.extend_from_slice(end);
+    }
+
     /// The bytes the tombstone takes in a log or a memtable's count.
     pub fn encoded_len(&self) -> usize {
         9 + self.start.len() + self.end.as_ref().map_or(0, Vec::len)
@@ -251,15 +267,7 @@ impl Tombstones {
         out.extend_from_slice(&[0, 0, 0]);
         out.extend_from_slice(&(self.0.len() as u32).to_le_bytes());
         for t in &self.0 {
-            out.extend_from_slice(&(t.start.len() as u32).to_le_bytes());
-            out.extend_from_slice(&t.start);
-            let (kind, end) = match &t.end {
-                Some(end) => (0, end.as_slice()),
-                None => (1, &[][..]),
-            };
-            out.push(kind);
-            out.extend_from_slice(&(end.len() as u32).to_le_bytes());
-            out.extend_from_slice(end);
+            t.encode_to(&mut out);
         }
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());

@@ -107,39 +107,34 @@ pub fn encode_record<'a>(
     for (key, value) in ops {
         push_entry(out, key, value);
     }
-    let payload_crc = crc32fast::hash(&out[start + RECORD_HEADER_LEN..]);
+    seal_record(out, start);
+    Ok(())
+}
+
+/// Fills in the header of the record that starts at `start` in `out`
+/// (its payload written after the header's room): the payload's length
+/// and checksum, then the header's own.
+fn seal_record(out: &mut [u8], start: usize) {
+    let payload = &out[start + RECORD_HEADER_LEN..];
+    // The caller has bounded the payload by `MAX_PAYLOAD_LEN`: it fits.
+    let (payload_len, payload_crc) = (payload.len() as u32, crc32fast::hash(payload));
     let header = &mut out[start..start + RECORD_HEADER_LEN];
-    header[0..4].copy_from_slice(&(payload_len as u32).to_le_bytes());
+    header[0..4].copy_from_slice(&payload_len.to_le_bytes());
     header[4..8].copy_from_slice(&payload_crc.to_le_bytes());
     let header_crc = crc32fast::hash(&header[..8]);
     header[8..12].copy_from_slice(&header_crc.to_le_bytes());
-    Ok(())
 }
 // ANCHOR_END: encode
 
-/// Appends to `out` one record holding one range delete.
+/// Appends to `out` one record holding one range delete: its kind, then
+/// the tombstone as a table's range section holds it.
 pub fn encode_range_record(out: &mut Vec<u8>, tombstone: &Tombstone) {
     let start = out.len();
     out.extend_from_slice(&[0; RECORD_HEADER_LEN]);
     out.extend_from_slice(&1u32.to_le_bytes());
     out.push(KIND_RANGE_DELETE);
-    // Bounds are at most `MAX_BOUND_LEN` bytes: the lengths fit.
-    out.extend_from_slice(&(tombstone.start.len() as u32).to_le_bytes());
-    out.extend_from_slice(&tombstone.start);
-    let (kind, end) = match &tombstone.end {
-        Some(end) => (0, end.as_slice()),
-        None => (1, &[][..]),
-    };
-    out.push(kind);
-    out.extend_from_slice(&(end.len() as u32).to_le_bytes());
-    out.extend_from_slice(end);
-    let payload_len = out.len() - start - RECORD_HEADER_LEN;
-    let payload_crc = crc32fast::hash(&out[start + RECORD_HEADER_LEN..]);
-    let header = &mut out[start..start + RECORD_HEADER_LEN];
-    header[0..4].copy_from_slice(&(payload_len as u32).to_le_bytes());
-    header[4..8].copy_from_slice(&payload_crc.to_le_bytes());
-    let header_crc = crc32fast::hash(&header[..8]);
-    header[8..12].copy_from_slice(&header_crc.to_le_bytes());
+    tombstone.encode_to(out);
+    seal_record(out, start);
 }
 
 /// The encoded length of a record of `ops`.
