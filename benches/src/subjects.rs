@@ -187,11 +187,22 @@ fn lsm_every_write() -> Subject {
     subject
 }
 
+/// Chapter 6 as part 1 left it: no compaction, so every flush adds a
+/// table for good. Part 1's page reads its figures, which show what
+/// compaction is for, beside the stage's.
+fn open_no_compaction(dir: &Path) -> Result<Box<dyn Measured>> {
+    let options = ch06_lsm::Options {
+        auto_compaction: false,
+        ..Default::default()
+    };
+    Ok(Box::new(ch06_lsm::LsmStore::open_with(dir, &options)?))
+}
+
 /// Why the every-write variant skips most workloads at 100k keys.
 const EVERY_WRITE: &str = "an fsync per write makes a 100k-key run of every workload minutes \
     long; its reads are ch06-lsm's, and fill-batch and sync-writes show its writes";
 
-/// A chapter-5 stage with other settings, named `name`: run only when
+/// A stage with other settings, named `name`: run only when
 /// asked for by name.
 fn setting<S: Stage + Measured + 'static>(
     name: &'static str,
@@ -248,6 +259,12 @@ pub fn all() -> Vec<Subject> {
             "memtable and write-ahead log over block tables; the log synced on sync",
         ),
         lsm_every_write(),
+        // Chapter 6 without compaction, for its pages (only when named).
+        setting::<ch06_lsm::LsmStore>(
+            "ch06-no-compaction",
+            "chapter 6 without compaction (part 1): every flush adds a table for good",
+            open_no_compaction,
+        ),
         // Chapter 5's settings, measured for its page (only when named).
         setting::<ch05_sparse_index::SparseIndexStore>(
             "ch05-block-256",

@@ -101,9 +101,11 @@ const NOTES: [&str; 7] = [
      operation at a time (the contract's default); chapter 6 writes each batch as one log \
      record, fjall as one atomic journal entry, redb as one transaction.",
     "Chapter 6: default settings (4 MiB memtable, 4 KiB blocks, a Bloom filter of 10 bits per \
-     key in each table, no block cache). \
-     `ch06-lsm` syncs its log on `sync`; `ch06-lsm-every-write` after every write, so each of \
-     its one-call-per-key writes costs an fsync.",
+     key in each table, leveled compaction as LevelDB's: level 0 compacted at 4 tables, \
+     level 1 of 16 MiB and each level below ten times the one above, 2 MiB tables; no block \
+     cache). `ch06-lsm` syncs its log on `sync`; `ch06-lsm-every-write` after every write, so \
+     each of its one-call-per-key writes costs an fsync; `ch06-no-compaction` never compacts, \
+     as part 1's store.",
     "fjall 3: default settings (64 MiB memtable, 32 MiB block cache, LZ4). `sync` persists \
      its journal with `PersistMode::SyncAll` and waits for the flushes (memtables written out \
      as tables) and compactions under way; before every timed repetition the harness waits \
