@@ -398,7 +398,7 @@ fn a_model_failure_shows_the_failing_sequence_as_a_test() {
     // And it comes as a test to paste, which opens the store and reopens it.
     assert!(message.contains("fn shrunk_model_failure()"), "{message}");
     assert!(
-        message.contains("let mut store = <Fake<1> as Stage>::open_with(dir.path(), &options)"),
+        message.contains("let mut store = <Fake<1> as Stage>::open_with(path, &options)"),
         "{message}"
     );
 }

@@ -108,20 +108,38 @@ impl FileSystem for RealFs {
     /// Windows). The operating system releases it when the file is closed,
     /// including when the process dies, so a crash never leaves a store
     /// locked.
+    ///
+    /// A lock just released can look held for a moment: if another thread
+    /// of the process forked a child while the lock's file was open, the
+    /// child holds a copy of it until it starts its program. So a held
+    /// lock is tried a few more times, for a fraction of a second, before
+    /// the open is refused.
     fn lock(&self, dir: &Path) -> io::Result<DirLock> {
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(dir.join(LOCK_FILE))?;
-        match file.try_lock() {
-            Ok(()) => Ok(DirLock::new(file)),
-            Err(TryLockError::WouldBlock) => Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "locked by another open store (in this process or another)",
-            )),
-            Err(TryLockError::Error(e)) => Err(e),
+        let mut tries = 0;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(DirLock::new(file)),
+                Err(TryLockError::WouldBlock) if tries < LOCK_RETRIES => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        "locked by another open store (in this process or another)",
+                    ));
+                }
+                Err(TryLockError::Error(e)) => return Err(e),
+            }
         }
     }
     // ANCHOR_END: lock
 }
+
+/// How many more times a held lock is tried, 10 ms apart.
+const LOCK_RETRIES: u32 = 20;

@@ -307,10 +307,11 @@ impl TableInfo {
         self.blocks.last().map(|b| b.last_key.as_slice())
     }
 
-    /// "1024 bits, 7 probes", or "none".
+    /// "1024 bits", or "none" (the probes are in the table's own
+    /// inspection: a row of the directory's listing fits 80 columns).
     fn filter_summary(&self) -> String {
         match &self.filter {
-            Some(f) => format!("{} bits, {} probes", f.bits, f.probes),
+            Some(f) => format!("{} bits", f.bits),
             None => "none".to_owned(),
         }
     }
@@ -431,10 +432,10 @@ fn block_table_file(path: &Path) -> Result<String> {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{}: block table (chapter 5's format, magic KVBT at the end, version {}), {} bytes",
+        "{}: block table, {} bytes (chapter 5's format, version {}, magic KVBT)",
         file_name(path),
-        ch05_sparse_index::format::VERSION,
-        t.file_len
+        t.file_len,
+        ch05_sparse_index::format::VERSION
     );
     let _ = writeln!(
         out,
@@ -498,7 +499,7 @@ fn block_table_file(path: &Path) -> Result<String> {
     rows.push(vec![
         (f.meta_offset + f.meta_len).to_string(),
         FOOTER_LEN.to_string(),
-        "footer: offsets and lengths of index and meta, version, CRC-32, magic".to_owned(),
+        "footer: where the index and meta are, version, CRC, magic".to_owned(),
     ]);
     out.push_str(&columns(2, "rrl", &["offset", "length", "region"], &rows));
 
@@ -540,8 +541,8 @@ fn block_table_file(path: &Path) -> Result<String> {
             let fill = filter.set as f64 / filter.bits as f64;
             let _ = writeln!(
                 out,
-                "{} bits ({:.1} per entry), {} probes, {} bits set ({:.1}%): a key the table \
-                 does not hold passes with a chance of about {:.2}%",
+                "{} bits ({:.1} per entry), {} probes, {} bits set ({:.1}%)\n  a key the \
+                 table does not hold passes with a chance of about {:.2}%",
                 filter.bits,
                 filter.bits as f64 / t.entries.max(1) as f64,
                 filter.probes,
@@ -579,19 +580,19 @@ fn manifest_text(manifest: &Manifest, len: u64) -> String {
         .filter(|(_, numbers)| !numbers.is_empty())
         .map(|(level, numbers)| {
             let numbers: Vec<String> = numbers.iter().map(u64::to_string).collect();
-            format!("L{level} [{}]", numbers.join(" "))
+            format!("  L{level}: tables {}\n", numbers.join(" "))
         })
         .collect();
     let logs: Vec<String> = manifest.logs.iter().map(u64::to_string).collect();
     format!(
-        "MANIFEST: version {}, {len} bytes, next file number {}, logs [{}], tables {}\n",
+        "MANIFEST: version {}, {len} bytes, next file number {}\n  logs: {}\n{}",
         ch06_lsm::manifest::VERSION,
         manifest.next_file,
         logs.join(" "),
         if levels.is_empty() {
-            "none".to_owned()
+            "  no tables\n".to_owned()
         } else {
-            levels.join(", ")
+            levels.concat()
         }
     )
 }
@@ -631,9 +632,9 @@ fn replay_log(path: &Path, number: u64) -> Result<LogInfo> {
 fn log_summary(info: &LogInfo) -> String {
     let r = &info.replayed;
     let mut text = format!(
-        "{}, {} (sets {}, deletes {}, range deletes {})",
+        "{}, {}: {} sets, {} deletes, {} range deletes",
         count(r.records, "record", "records"),
-        count(r.ops, "operation", "operations"),
+        count(r.ops, "op", "ops"),
         info.sets,
         info.deletes,
         info.range_deletes

@@ -1009,7 +1009,7 @@ impl Transcript {
 
     fn open(&mut self) {
         let open = format!(
-            "let mut store = <{} as Stage>::open_with(dir.path(), &options).unwrap();",
+            "let mut store = <{} as Stage>::open_with(path, &options).unwrap();",
             self.store
         );
         self.line(open);
@@ -1232,6 +1232,7 @@ impl Transcript {
             "use ch00_contract::{MAX_KEY_LEN, MAX_VALUE_LEN};",
             "use std::ops::Bound::{Excluded, Included, Unbounded};",
             "let dir = ch00_contract::conformance::scratch_dir().unwrap();",
+            "let path = dir.path();",
             &options,
         ] {
             let _ = writeln!(out, "    {line}");
@@ -1244,7 +1245,7 @@ impl Transcript {
         );
         let _ = writeln!(
             out,
-            "    let mut store = <{} as Stage>::open_with(dir.path(), &options).unwrap();",
+            "    let mut store = <{} as Stage>::open_with(path, &options).unwrap();",
             self.store
         );
         for line in &self.lines {
