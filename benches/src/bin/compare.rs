@@ -95,7 +95,9 @@ fn parse_count(s: &str) -> Result<u64, String> {
 const NOTES: [&str; 7] = [
     "Each write goes through the `KvStore` trait, one call per key, for stages and peers alike; \
      `sync` ends every writing workload. Stores are opened, settled and closed outside the \
-     timed part.",
+     timed part, and the file systems are synced (sync(2)) just before each timed repetition, \
+     so that the write-back of the previous one's files, and of their removal, falls outside \
+     it.",
     "`fill-batch` hands the same keys as `fill-random` to `KvStore::write` in batches (their \
      size is in the workload's description). The stages of chapters 2 to 5 apply a batch one \
      operation at a time (the contract's default); chapter 6 writes each batch as one log \
@@ -106,7 +108,8 @@ const NOTES: [&str; 7] = [
      cache). `ch06-lsm` syncs its log on `sync`; `ch06-lsm-every-write` after every write, so \
      each of its one-call-per-key writes costs an fsync; `ch06-no-compaction` never compacts, \
      as part 1's store.",
-    "fjall 3: default settings (64 MiB memtable, 32 MiB block cache, LZ4). `sync` persists \
+    "fjall 3: default settings (64 MiB memtable, 32 MiB block cache; data blocks LZ4-compressed \
+     from level 2 down, levels 0 and 1 uncompressed). `sync` persists \
      its journal with `PersistMode::SyncAll` and waits for the flushes (memtables written out \
      as tables) and compactions under way; before every timed repetition the harness waits \
      until fjall has been idle for 50 ms. Keys are stored behind a one-byte prefix (fjall \
