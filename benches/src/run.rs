@@ -685,10 +685,12 @@ pub fn run_subject(
                 })
             }
             Workload::Delete => {
+                // A fifth of the keys at every N, so that the workload is
+                // the same work at every size (a fixed count would delete
+                // every key of a small store and a sliver of a large one).
                 // Every repetition deletes the same keys, put back untimed
-                // in between, so each one does the same work at every size
-                // (up to N keys).
-                let per_rep = point_ops.min(n);
+                // in between.
+                let per_rep = (n / 5).max(1);
                 let victims: Vec<u64> = choices
                     .permutation(n)
                     .into_iter()

@@ -231,6 +231,10 @@ const MANY_FILES: &str = "one file per key; a million files take many minutes to
 const REWRITE_FILES: &str = "one file per key: an untimed fill of 100k files for every \
     repetition, then 300k files rewritten or 90k removed, takes many minutes";
 
+/// Why the raw file system floors are not reopened: a ratio against an
+/// open that costs nothing says nothing.
+const NOTHING_TO_OPEN: &str = "its open reads nothing: the files are the store";
+
 /// Why they make no batched fill of 100k files.
 const DEFAULT_BATCHES: &str = "its `write` sets one key at a time, the work of fill-random, \
     and a third fill of 100k files costs minutes";
@@ -301,7 +305,17 @@ pub fn all() -> Vec<Subject> {
             .workload_up_to(Workload::FillBatch, 10_000, DEFAULT_BATCHES)
             .workload_up_to(Workload::OverwriteAll, 10_000, REWRITE_FILES)
             .workload_up_to(Workload::DeleteMost, 10_000, REWRITE_FILES)
+            .workload_up_to(Workload::Reopen, 0, NOTHING_TO_OPEN)
             .without_sync("it never calls fsync: the floor has none of chapter 2's safety"),
+        peer::<RawFsStore<true>>(
+            "the same with chapter 2's syncs: a temporary file, fsynced, renamed; the \
+             directory synced on sync",
+        )
+        .up_to(100_000, MANY_FILES)
+        .workload_up_to(Workload::FillBatch, 10_000, DEFAULT_BATCHES)
+        .workload_up_to(Workload::OverwriteAll, 10_000, REWRITE_FILES)
+        .workload_up_to(Workload::DeleteMost, 10_000, REWRITE_FILES)
+        .workload_up_to(Workload::Reopen, 0, NOTHING_TO_OPEN),
         peer::<FjallStore<false>>("fjall 3 (LSM tree), default settings"),
         peer::<FjallStore<true>>("fjall 3 with its data moved to disk tables after the fill"),
         peer::<RedbStore>("redb 4 (copy-on-write B-tree), one transaction per write"),

@@ -168,7 +168,7 @@ impl Workload {
             }
             Workload::GetMissing => "get absent keys that fall between present keys",
             Workload::Overwrite => "overwrite random present keys with new values, then sync",
-            Workload::Delete => "delete random present keys, then sync",
+            Workload::Delete => "delete a fifth of the keys, in random order, then sync",
             Workload::ScanShort => "scan 100 consecutive keys from a random start",
             Workload::ScanFull => "scan every key in order",
             Workload::Reopen => "open a store that holds N keys",

@@ -60,6 +60,11 @@ mod raw_fs {
     }
 
     #[test]
+    fn raw_fs_synced() -> CheckResult {
+        every_check_but_size_limits::<RawFsStore<true>>(48)
+    }
+
+    #[test]
     fn fails_on_the_longest_keys() {
         let failure = checks::size_limits::<RawFsStore>(&()).unwrap_err();
         assert!(failure.message().contains("name too long"), "{failure}");

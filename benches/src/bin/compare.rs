@@ -119,7 +119,10 @@ const NOTES: [&str; 7] = [
      or batch, committed with `Durability::None`; `sync` commits with \
      `Durability::Immediate` (redb's default fsyncs every commit).",
     "raw-fs: one file per key named by the key in hex, written with `std::fs::write`: no \
-     temporary file, no rename, no fsync, so it takes no part in `sync-writes`.",
+     temporary file, no rename, no fsync, so it takes no part in `sync-writes`. \
+     `raw-fs-synced` makes chapter 2's syncs (a temporary file, fsynced, renamed over the \
+     key's file; the directory synced on `sync`). Neither is reopened: its open reads \
+     nothing.",
     "The in-memory stage's `sync` does nothing, so it takes no part in `sync-writes` either.",
 ];
 

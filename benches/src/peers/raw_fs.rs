@@ -1,10 +1,16 @@
 //! The floor of chapter 2's design: one file per key with nothing but
 //! `std::fs`. The file name is the key in hex, the content is the value; no
-//! hashing, no collision handling, no atomic rename, no fsync. Whatever
-//! chapter 2 adds to make the idea safe costs something on top of this.
+//! hashing, no collision handling. Whatever chapter 2 adds to make the
+//! idea safe costs something on top of this.
+//!
+//! Two floors: `raw-fs` writes each file in place and never syncs;
+//! `raw-fs-synced` makes chapter 2's syncs (write a temporary file, fsync
+//! it, rename it over the key's file; the directory synced on `sync`), so
+//! that chapter 2 against it measures the cost of chapter 2's own design
+//! (hashing, JSON, collision slots, fan-out directories), like for like.
 
-use std::fs;
-use std::io;
+use std::fs::{self, File};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::subjects::Measured;
@@ -13,10 +19,16 @@ use ch00_contract::{
     check_value,
 };
 
-/// One file per key, named by the key in hex.
-pub struct RawFsStore {
+/// One file per key, named by the key in hex; with chapter 2's syncs when
+/// `SYNCED`.
+pub struct RawFsStore<const SYNCED: bool = false> {
     dir: PathBuf,
+    /// Whether names changed since the directory was last synced.
+    renamed: bool,
 }
+
+/// The suffix of a file being written; no hex name has a dot.
+const TEMP: &str = ".tmp";
 
 fn hex(key: &[u8]) -> String {
     key.iter().map(|b| format!("{b:02x}")).collect()
@@ -32,7 +44,7 @@ fn unhex(name: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-impl RawFsStore {
+impl<const SYNCED: bool> RawFsStore<SYNCED> {
     fn path(&self, key: &[u8]) -> PathBuf {
         // The empty key would be the directory itself; give it a name that
         // no hex string can be.
@@ -50,12 +62,23 @@ impl RawFsStore {
     }
 }
 
-impl KvStore for RawFsStore {
+impl<const SYNCED: bool> KvStore for RawFsStore<SYNCED> {
     fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         check_key(key)?;
         check_value(value)?;
         let path = self.path(key);
-        fs::write(&path, value).context("writing", &path)
+        if !SYNCED {
+            return fs::write(&path, value).context("writing", &path);
+        }
+        let mut temp = path.clone().into_os_string();
+        temp.push(TEMP);
+        let temp = PathBuf::from(temp);
+        let mut file = File::create(&temp).context("creating", &temp)?;
+        file.write_all(value).context("writing", &temp)?;
+        file.sync_all().context("syncing", &temp)?;
+        fs::rename(&temp, &path).context("renaming", &temp)?;
+        self.renamed = true;
+        Ok(())
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -73,7 +96,11 @@ impl KvStore for RawFsStore {
         let path = self.path(key);
         match fs::remove_file(&path) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::io("removing", path, e)),
-            _ => Ok(()),
+            Err(_) => Ok(()),
+            Ok(()) => {
+                self.renamed = true;
+                Ok(())
+            }
         }
     }
 
@@ -83,6 +110,9 @@ impl KvStore for RawFsStore {
         for entry in fs::read_dir(&self.dir).context("listing", &self.dir)? {
             let entry = entry.context("listing", &self.dir)?;
             let name = entry.file_name();
+            if name.to_str().is_some_and(|n| n.ends_with(TEMP)) {
+                continue;
+            }
             let key = name.to_str().and_then(Self::key_of).ok_or_else(|| {
                 Error::corruption(entry.path(), 0, "a file named by a hex key", "another name")
             })?;
@@ -98,24 +128,37 @@ impl KvStore for RawFsStore {
     }
 
     fn sync(&mut self) -> Result<()> {
-        // Every write already went to the file system; this floor never fsyncs.
+        // The unsynced floor never fsyncs: every write already went to the
+        // file system. The synced one syncs the directory, for its renames.
+        if SYNCED && self.renamed {
+            File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .context("syncing", &self.dir)?;
+            self.renamed = false;
+        }
         Ok(())
     }
 }
 
-impl Measured for RawFsStore {}
+impl<const SYNCED: bool> Measured for RawFsStore<SYNCED> {}
 
-impl Stage for RawFsStore {
-    const NAME: &'static str = "raw-fs";
+impl<const SYNCED: bool> Stage for RawFsStore<SYNCED> {
+    const NAME: &'static str = if SYNCED { "raw-fs-synced" } else { "raw-fs" };
     type Options = ();
 
     fn durability(_: &()) -> Durability {
         Durability {
-            // `std::fs::write` hands the bytes to the kernel before it returns.
+            // Each write hands the bytes to the kernel before it returns.
             process_crash: Survives::EveryWrite,
-            // Nothing is ever fsynced, and a file is rewritten in place: after
+            // Unsynced, a file is rewritten in place and never fsynced: after
             // a power failure a value can be missing, old, or cut short.
-            power_loss: Survives::NoPromise,
+            // Synced, a value is whole in its file before its rename, and the
+            // renames are durable once `sync` has synced the directory.
+            power_loss: if SYNCED {
+                Survives::SyncedWrites
+            } else {
+                Survives::NoPromise
+            },
             atomic_batches: false,
         }
     }
@@ -123,6 +166,7 @@ impl Stage for RawFsStore {
     fn open_with(dir: &Path, _: &()) -> Result<Self> {
         Ok(RawFsStore {
             dir: dir.to_path_buf(),
+            renamed: false,
         })
     }
 }
