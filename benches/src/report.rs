@@ -23,6 +23,31 @@ pub struct SubjectInfo {
     pub durability: String,
 }
 
+impl SubjectInfo {
+    // ANCHOR: class
+    /// The subject's durability class, short: what survives a crash of
+    /// the process, then what survives a power loss (`every / synced`:
+    /// every write survives a crash, synced writes a power loss). Ratios
+    /// mean most between subjects of one class: a store that promises
+    /// less can skip work that one promising more must do.
+    pub fn class(&self) -> String {
+        let promise = |what: &str| -> &str {
+            let Some(rest) = self.durability.split(what).nth(1) else {
+                return "?";
+            };
+            let said = rest.split(';').next().unwrap_or_default().trim();
+            match said {
+                "every write" => "every",
+                "nothing" | "no promise" => "none",
+                s if s.starts_with("synced writes") => "synced",
+                _ => "?",
+            }
+        };
+        format!("{} / {}", promise("process crash:"), promise("power loss:"))
+    }
+    // ANCHOR_END: class
+}
+
 /// Everything a comparison run produced; saved as JSON beside the tables.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Report {
@@ -94,6 +119,9 @@ pub struct Table {
     pub header: Vec<String>,
     /// Rows of cells.
     pub rows: Vec<Vec<String>>,
+    /// How many leading columns hold words, aligned left; the rest hold
+    /// figures, aligned right.
+    pub text_columns: usize,
 }
 
 impl Table {
@@ -111,7 +139,7 @@ impl Table {
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
-                    if i == 0 {
+                    if i < self.text_columns {
                         format!("{c:<w$}", w = widths[i])
                     } else {
                         format!("{c:>w$}", w = widths[i])
@@ -133,7 +161,7 @@ impl Table {
     pub fn to_markdown(&self) -> String {
         let mut out = format!("| {} |\n", self.header.join(" | "));
         let align: Vec<&str> = (0..self.header.len())
-            .map(|i| if i == 0 { "---" } else { "---:" })
+            .map(|i| if i < self.text_columns { "---" } else { "---:" })
             .collect();
         let _ = writeln!(out, "| {} |", align.join(" | "));
         for row in &self.rows {
@@ -332,7 +360,11 @@ impl Report {
                 ]
             })
             .collect();
-        Table { header, rows }
+        Table {
+            header,
+            rows,
+            text_columns: 1,
+        }
     }
 
     /// What the amplification table's figures are, in one paragraph.
@@ -398,12 +430,21 @@ impl Report {
         growth_slope(&points)
     }
 
-    fn best_ops(&self, w: Workload, n: u64) -> Option<f64> {
+    /// The best rate on `w` at `n`, among the subjects `alike` accepts.
+    fn best_ops(&self, w: Workload, n: u64, alike: impl Fn(&str) -> bool) -> Option<f64> {
         self.measurements
             .iter()
-            .filter(|m| m.workload == w && m.n == n)
+            .filter(|m| m.workload == w && m.n == n && alike(&m.subject))
             .map(Measurement::ops_per_sec)
             .fold(None, |acc, x| Some(acc.map_or(x, |a: f64| a.max(x))))
+    }
+
+    /// The durability class of the subject named `name`.
+    fn class_of(&self, name: &str) -> Option<String> {
+        self.subjects
+            .iter()
+            .find(|s| s.name == name)
+            .map(SubjectInfo::class)
     }
 
     // ANCHOR: workload_table
@@ -414,13 +455,17 @@ impl Report {
     pub fn workload_table(&self, w: Workload) -> Table {
         let sizes = self.sizes_of(w);
         let largest = sizes.last().copied().unwrap_or(0);
-        let mut header = vec!["subject".to_string()];
+        let mut header = vec![
+            "subject".to_string(),
+            "survives (crash / power)".to_string(),
+        ];
         header.extend(
             sizes
                 .iter()
                 .map(|n| format!("N={} ops/s (±spread)", count(*n))),
         );
         header.push(format!("× fastest at N={}", count(largest)));
+        header.push(format!("× fastest alike at N={}", count(largest)));
         header.push(format!("reads/op (bytes) at N={}", count(largest)));
         header.push("growth slope".to_string());
         let mut rows = Vec::new();
@@ -432,7 +477,8 @@ impl Report {
             {
                 continue;
             }
-            let mut row = vec![s.name.clone()];
+            let class = s.class();
+            let mut row = vec![s.name.clone(), class.clone()];
             for &n in &sizes {
                 row.push(match self.find(&s.name, w, n) {
                     Some(m) if m.seconds.len() < 2 => format!("{} (1 run)", si(m.ops_per_sec())),
@@ -441,10 +487,14 @@ impl Report {
                 });
             }
             let at_largest = self.find(&s.name, w, largest);
-            row.push(match (at_largest, self.best_ops(w, largest)) {
+            let ratio = |best: Option<f64>| match (at_largest, best) {
                 (Some(m), Some(best)) => format!("{:.2}", best / m.ops_per_sec()),
                 _ => "—".to_string(),
-            });
+            };
+            row.push(ratio(self.best_ops(w, largest, |_| true)));
+            row.push(ratio(self.best_ops(w, largest, |name| {
+                self.class_of(name).as_ref() == Some(&class)
+            })));
             row.push(reads_cell(at_largest));
             row.push(
                 self.slope(&s.name, w)
@@ -452,7 +502,11 @@ impl Report {
             );
             rows.push(row);
         }
-        Table { header, rows }
+        Table {
+            header,
+            rows,
+            text_columns: 2,
+        }
     }
     // ANCHOR_END: workload_table
 
@@ -502,7 +556,11 @@ impl Report {
                 ]);
             }
         }
-        Table { header, rows }
+        Table {
+            header,
+            rows,
+            text_columns: 1,
+        }
     }
 
     /// One subject's figures on every workload, for its own chapter page.
@@ -548,7 +606,11 @@ impl Report {
             );
             rows.push(row);
         }
-        Table { header, rows }
+        Table {
+            header,
+            rows,
+            text_columns: 1,
+        }
     }
 
     /// One subject's space at every size, for its own chapter page.
@@ -696,6 +758,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_durability_class_is_what_a_crash_and_a_power_loss_keep() {
+        let class = |durability: &str| {
+            SubjectInfo {
+                name: "s".into(),
+                description: String::new(),
+                is_peer: false,
+                durability: durability.into(),
+            }
+            .class()
+        };
+        let every = "process crash: every write; power loss: synced writes; batches atomic";
+        assert_eq!(class(every), "every / synced");
+        let redb = "process crash: synced writes; power loss: synced writes; batches atomic";
+        assert_eq!(class(redb), "synced / synced");
+        let memory = "process crash: nothing; power loss: nothing; batches not atomic";
+        assert_eq!(class(memory), "none / none");
+        let raw = "process crash: every write; power loss: no promise; batches not atomic";
+        assert_eq!(class(raw), "every / none");
+        let per_key = "process crash: every write; power loss: synced writes, later ones per \
+                       key; batches not atomic";
+        assert_eq!(class(per_key), "every / synced");
+        assert_eq!(class("something else"), "? / ?");
+    }
+
+    #[test]
     fn slope_of_a_power_law_is_its_exponent() {
         let linear: Vec<(u64, f64)> = [1_000u64, 10_000, 100_000]
             .iter()
@@ -804,11 +891,16 @@ mod tests {
 
     #[test]
     fn tables_render_in_both_forms() {
-        let t = Table {
+        let mut t = Table {
             header: vec!["a".into(), "bb".into()],
             rows: vec![vec!["xyz".into(), "1".into()]],
+            text_columns: 1,
         };
         assert_eq!(t.to_text(), "a    bb\nxyz   1\n");
         assert_eq!(t.to_markdown(), "| a | bb |\n| --- | ---: |\n| xyz | 1 |\n");
+        // Words in the second column too: aligned left.
+        t.text_columns = 2;
+        assert_eq!(t.to_text(), "a    bb\nxyz  1\n");
+        assert_eq!(t.to_markdown(), "| a | bb |\n| --- | --- |\n| xyz | 1 |\n");
     }
 }
