@@ -171,6 +171,11 @@ impl Table {
     }
 }
 
+/// A growth fit as a cell: `+0.64 (r² 0.98)`.
+fn fit_cell(fit: GrowthFit) -> String {
+    format!("{:+.2} (r² {:.2})", fit.slope, fit.r2)
+}
+
 /// `1234567.0` as `1.23 M`.
 pub fn si(x: f64) -> String {
     let (v, unit) = match x.abs() {
@@ -209,18 +214,38 @@ pub fn count(n: u64) -> String {
 }
 
 // ANCHOR: slope
-/// The growth exponent of a cost: the slope of the least-squares line
-/// through (log N, log seconds-per-operation). About 0 means the cost per
-/// operation does not grow with the data; about 1 means it grows in
-/// proportion (an open that reads everything, a scan of every key).
-pub fn growth_slope(points: &[(u64, f64)]) -> Option<f64> {
+/// How the cost of one operation grows with the data: the slope of the
+/// least-squares line through (log N, log seconds-per-operation), and how
+/// well that line fits.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GrowthFit {
+    /// The growth exponent. About 0: the cost per operation does not grow
+    /// with the data; about 1: it grows in proportion (an open that reads
+    /// everything, a scan of every key).
+    pub slope: f64,
+    /// The share of the variation the line explains (r²): near 1, the
+    /// cost follows a power of N; well below, it does not (a fixed cost
+    /// that dominates the small sizes, or a change of regime), and the
+    /// slope alone misleads.
+    pub r2: f64,
+}
+
+/// The fewest sizes a slope is fitted over. Through two or three points
+/// a line always fits, or nearly, whatever the costs do between them; a
+/// fixed cost that dominates the smallest size then passes for a falling
+/// cost per operation.
+pub const MIN_FIT_SIZES: usize = 4;
+
+/// The growth fit of `(N, seconds per operation)` points, if they cover
+/// at least [`MIN_FIT_SIZES`] sizes.
+pub fn growth_fit(points: &[(u64, f64)]) -> Option<GrowthFit> {
     let pts: Vec<(f64, f64)> = points
         .iter()
         .filter(|(n, c)| *n > 0 && *c > 0.0 && c.is_finite())
         .map(|&(n, c)| ((n as f64).ln(), c.ln()))
         .collect();
     let distinct: BTreeSet<u64> = points.iter().map(|p| p.0).collect();
-    if distinct.len() < 2 {
+    if distinct.len() < MIN_FIT_SIZES || pts.len() < MIN_FIT_SIZES {
         return None;
     }
     let k = pts.len() as f64;
@@ -228,7 +253,20 @@ pub fn growth_slope(points: &[(u64, f64)]) -> Option<f64> {
     let my = pts.iter().map(|p| p.1).sum::<f64>() / k;
     let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
     let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    (sxx > 0.0).then(|| sxy / sxx)
+    let syy: f64 = pts.iter().map(|p| (p.1 - my).powi(2)).sum();
+    if sxx <= 0.0 {
+        return None;
+    }
+    // A cost that does not vary at all is fitted perfectly by a flat line.
+    let r2 = if syy > 0.0 {
+        sxy * sxy / (sxx * syy)
+    } else {
+        1.0
+    };
+    Some(GrowthFit {
+        slope: sxy / sxx,
+        r2,
+    })
 }
 // ANCHOR_END: slope
 
@@ -419,15 +457,15 @@ impl Report {
         }
     }
 
-    /// The growth slope of one subject on one workload.
-    pub fn slope(&self, subject: &str, w: Workload) -> Option<f64> {
+    /// The growth fit of one subject on one workload.
+    pub fn slope(&self, subject: &str, w: Workload) -> Option<GrowthFit> {
         let points: Vec<(u64, f64)> = self
             .measurements
             .iter()
             .filter(|m| m.subject == subject && m.workload == w)
             .map(|m| (m.n, m.secs_per_op()))
             .collect();
-        growth_slope(&points)
+        growth_fit(&points)
     }
 
     /// The best rate on `w` at `n`, among the subjects `alike` accepts.
@@ -496,10 +534,7 @@ impl Report {
                 self.class_of(name).as_ref() == Some(&class)
             })));
             row.push(reads_cell(at_largest));
-            row.push(
-                self.slope(&s.name, w)
-                    .map_or("—".to_string(), |k| format!("{k:+.2}")),
-            );
+            row.push(self.slope(&s.name, w).map_or("—".to_string(), fit_cell));
             rows.push(row);
         }
         Table {
@@ -600,10 +635,7 @@ impl Report {
                     .and_then(|m| m.bytes_written_per_op)
                     .map_or("—".to_string(), |b| bytes(b.round() as u64)),
             );
-            row.push(
-                self.slope(subject, w)
-                    .map_or("—".to_string(), |k| format!("{k:+.2}")),
-            );
+            row.push(self.slope(subject, w).map_or("—".to_string(), fit_cell));
             rows.push(row);
         }
         Table {
@@ -784,17 +816,47 @@ mod tests {
 
     #[test]
     fn slope_of_a_power_law_is_its_exponent() {
-        let linear: Vec<(u64, f64)> = [1_000u64, 10_000, 100_000]
+        let sizes = [1_000u64, 10_000, 100_000, 1_000_000];
+        let linear: Vec<(u64, f64)> = sizes.iter().map(|&n| (n, 3e-9 * n as f64)).collect();
+        let fit = growth_fit(&linear).unwrap();
+        assert!((fit.slope - 1.0).abs() < 1e-9 && (fit.r2 - 1.0).abs() < 1e-9);
+        let flat: Vec<(u64, f64)> = sizes.iter().map(|&n| (n, 5e-7)).collect();
+        let fit = growth_fit(&flat).unwrap();
+        assert!(fit.slope.abs() < 1e-9 && (fit.r2 - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn fewer_than_four_sizes_give_no_slope() {
+        let three: Vec<(u64, f64)> = [1_000u64, 10_000, 100_000]
             .iter()
             .map(|&n| (n, 3e-9 * n as f64))
             .collect();
-        assert!((growth_slope(&linear).unwrap() - 1.0).abs() < 1e-9);
-        let flat: Vec<(u64, f64)> = [1_000u64, 10_000, 100_000]
-            .iter()
-            .map(|&n| (n, 5e-7))
-            .collect();
-        assert!(growth_slope(&flat).unwrap().abs() < 1e-9);
-        assert_eq!(growth_slope(&[(1000, 1.0)]), None);
+        assert_eq!(growth_fit(&three), None);
+        // Repetitions at the same sizes are not more sizes.
+        let repeated: Vec<(u64, f64)> = three.iter().chain(&three).copied().collect();
+        assert_eq!(growth_fit(&repeated), None);
+        assert_eq!(growth_fit(&[(1000, 1.0)]), None);
+    }
+
+    #[test]
+    fn a_cost_that_is_no_power_of_n_fits_badly() {
+        // A fixed cost that dominates the small sizes, then a linear one:
+        // the slope alone would say "grows a little"; r² says the line
+        // does not describe the points.
+        let points: Vec<(u64, f64)> = [
+            (1_000u64, 1e-3),
+            (10_000, 1e-4),
+            (100_000, 1e-4),
+            (1_000_000, 1e-3),
+        ]
+        .into_iter()
+        .collect();
+        let fit = growth_fit(&points).unwrap();
+        assert!(fit.r2 < 0.1, "{fit:?}");
+        assert_eq!(
+            fit_cell(fit),
+            format!("{:+.2} (r² {:.2})", fit.slope, fit.r2)
+        );
     }
 
     #[test]

@@ -310,6 +310,11 @@ fn run(args: Args) -> Result<(), String> {
                     continue;
                 }
             };
+            bar.println(format!(
+                "{} at N = {}: done in {elapsed:.0} s",
+                subject.name,
+                count(n)
+            ));
             for skip in &outcome.skips {
                 bar.println(format!(
                     "{} at N = {}: {}",
