@@ -383,7 +383,7 @@ pub fn run_subject(
     mut step: impl FnMut(Workload),
 ) -> Result<Outcome> {
     let mut out = Outcome::default();
-    let b = settings.budget;
+    let b = subject.budget(settings.budget);
     let wants = |w: Workload| workloads.contains(&w);
     let new_dir = || {
         tempfile::Builder::new()
@@ -742,7 +742,7 @@ fn run_in_own_store(
         out.skip(subject, w, n, &why);
         return Ok(());
     }
-    let b = settings.budget;
+    let b = subject.budget(settings.budget);
     let filled = random_fill(n, b.value_len);
     let mut choices = Choices::new(w, n);
     // What the timed part does, generated before any clock starts: the
