@@ -5,6 +5,7 @@ use std::path::Path;
 use ch00_contract::{Durability, KvStore, Result, Stage};
 
 use crate::peers::{FjallStore, RawFsStore, RedbStore};
+use crate::report::count;
 use crate::workload::{Budget, Workload};
 
 /// What the harness may ask of a store beyond the contract, always outside
@@ -91,7 +92,7 @@ impl Subject {
     /// Why this subject is not run at size `n`, if it is not.
     pub fn skip_reason(&self, n: u64) -> Option<String> {
         match self.limit {
-            Some((max, why)) if n > max => Some(format!("skipped above N = {max}: {why}")),
+            Some((max, why)) if n > max => Some(format!("skipped above N = {}: {why}", count(max))),
             _ => None,
         }
     }
@@ -101,7 +102,10 @@ impl Subject {
         self.workload_limits
             .iter()
             .find(|(limited, max, _)| *limited == w && n > *max)
-            .map(|(_, max, why)| format!("skipped above N = {max}: {why}"))
+            .map(|(_, max, why)| match max {
+                0 => format!("not run: {why}"),
+                max => format!("skipped above N = {}: {why}", count(*max)),
+            })
     }
 
     /// The same subject, running workload `w` only up to `max` keys.
