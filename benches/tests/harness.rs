@@ -238,7 +238,7 @@ fn a_size_over_a_subjects_limit_is_skipped_with_a_reason() {
     let raw = subject("raw-fs");
     assert!(raw.skip_reason(100_000).is_none());
     let reason = raw.skip_reason(1_000_000).expect("raw-fs stops at 100k");
-    assert!(reason.contains("100000"), "{reason}");
+    assert!(reason.contains("above N = 100k"), "{reason}");
 }
 
 #[test]
@@ -249,5 +249,10 @@ fn a_workload_over_its_limit_is_skipped_with_a_reason() {
     let reason = raw
         .workload_skip(Workload::FillBatch, 100_000)
         .expect("raw-fs makes no batched fill of 100k files");
-    assert!(reason.contains("10000"), "{reason}");
+    assert!(reason.contains("above N = 10k"), "{reason}");
+    // A workload a subject never runs says so, without a size.
+    let reason = raw
+        .workload_skip(Workload::Reopen, 1_000)
+        .expect("raw-fs is never reopened");
+    assert!(reason.starts_with("not run: "), "{reason}");
 }
