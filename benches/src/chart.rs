@@ -49,18 +49,37 @@ fn log_bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     )
 }
 
+/// One bar: the subject's index and name, its rate at the median, and the
+/// rates of its slowest and fastest repetitions.
+struct Bar<'a> {
+    index: usize,
+    name: &'a str,
+    ops: f64,
+    slowest: f64,
+    fastest: f64,
+}
+
 fn bars(report: &Report, w: Workload, root: &Area) -> Result<(), String> {
     let n = report.sizes_of(w).last().copied().unwrap_or(0);
-    let rows: Vec<(usize, &str, f64)> = report
+    let rows: Vec<Bar<'_>> = report
         .subjects
         .iter()
         .enumerate()
         .filter_map(|(i, s)| {
             let m = report.find(&s.name, w, n)?;
-            Some((i, s.name.as_str(), m.ops_per_sec()))
+            let rate = |secs: f64| m.ops as f64 / secs;
+            let most = m.seconds.iter().copied().fold(0.0, f64::max);
+            let least = m.seconds.iter().copied().fold(f64::INFINITY, f64::min);
+            Some(Bar {
+                index: i,
+                name: s.name.as_str(),
+                ops: m.ops_per_sec(),
+                slowest: rate(most),
+                fastest: rate(least),
+            })
         })
         .collect();
-    let (lo, hi) = log_bounds(rows.iter().map(|r| r.2));
+    let (lo, hi) = log_bounds(rows.iter().flat_map(|r| [r.ops, r.slowest, r.fastest]));
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let mut chart = ChartBuilder::on(root)
         .caption(
@@ -74,9 +93,9 @@ fn bars(report: &Report, w: Workload, root: &Area) -> Result<(), String> {
             ("sans-serif", 18),
         )
         .margin(12)
-        .margin_right(36)
+        .margin_right(72)
         .x_label_area_size(36)
-        .y_label_area_size(110)
+        .y_label_area_size(150)
         // A segmented range a..b has a segment for b too: one per row here
         // (plotters draws no labels on a range of a single value, so one
         // row gets an empty second segment).
@@ -85,11 +104,13 @@ fn bars(report: &Report, w: Workload, root: &Area) -> Result<(), String> {
             (0..rows.len().saturating_sub(1).max(1)).into_segmented(),
         )
         .map_err(|e| e.to_string())?;
-    let names: Vec<&str> = rows.iter().map(|r| r.1).collect();
+    let names: Vec<&str> = rows.iter().map(|r| r.name).collect();
     chart
         .configure_mesh()
         .disable_y_mesh()
-        .x_desc("operations per second (log scale, higher is better)")
+        .x_desc(
+            "operations per second (log scale, higher is better; whiskers: slowest to fastest run)",
+        )
         .x_label_formatter(&|v| si(*v))
         .y_label_formatter(&|seg| match seg {
             SegmentValue::CenterOf(i) => names.get(*i).copied().unwrap_or("").to_string(),
@@ -99,20 +120,53 @@ fn bars(report: &Report, w: Workload, root: &Area) -> Result<(), String> {
         .draw()
         .map_err(|e| e.to_string())?;
     chart
-        .draw_series(rows.iter().enumerate().map(|(row, &(i, _, ops))| {
-            let mut bar = Rectangle::new(
+        .draw_series(rows.iter().enumerate().map(|(row, bar)| {
+            let mut rect = Rectangle::new(
                 [
                     (lo, SegmentValue::Exact(row)),
-                    (ops, SegmentValue::Exact(row + 1)),
+                    (bar.ops, SegmentValue::Exact(row + 1)),
                 ],
-                colour(i).filled(),
+                colour(bar.index).mix(0.8).filled(),
             );
-            bar.set_margin(4, 4, 0, 0);
-            bar
+            rect.set_margin(6, 6, 0, 0);
+            rect
+        }))
+        .map_err(|e| e.to_string())?;
+    // The spread: a whisker from the slowest repetition's rate to the
+    // fastest's, with caps; none for a single run.
+    let whisker = BLACK.stroke_width(1);
+    let spread: Vec<(usize, &Bar<'_>)> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, bar)| bar.fastest > bar.slowest)
+        .collect();
+    let at = |x: f64, row: usize| (x, SegmentValue::CenterOf(row));
+    chart
+        .draw_series(spread.iter().map(|&(row, bar)| {
+            PathElement::new(vec![at(bar.slowest, row), at(bar.fastest, row)], whisker)
+        }))
+        .map_err(|e| e.to_string())?;
+    for end in [|b: &Bar<'_>| b.slowest, |b: &Bar<'_>| b.fastest] {
+        chart
+            .draw_series(spread.iter().map(|&(row, bar)| {
+                EmptyElement::at(at(end(bar), row))
+                    + PathElement::new(vec![(0, -5), (0, 5)], whisker)
+            }))
+            .map_err(|e| e.to_string())?;
+    }
+    // The figure itself, past the end of the bar and its whisker.
+    chart
+        .draw_series(rows.iter().enumerate().map(|(row, bar)| {
+            EmptyElement::at((bar.ops.max(bar.fastest), SegmentValue::CenterOf(row)))
+                + Text::new(si(bar.ops), (8, -7), ("sans-serif", 13))
         }))
         .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())
 }
+
+/// Width of the legend column beside a growth chart: outside the plot, so
+/// that it never covers a line.
+const LEGEND_WIDTH: u32 = 190;
 
 fn growth(report: &Report, w: Workload, root: &Area) -> Result<(), String> {
     let sizes = report.sizes_of(w);
@@ -126,9 +180,9 @@ fn growth(report: &Report, w: Workload, root: &Area) -> Result<(), String> {
             .map(|m| micros(m.secs_per_op())),
     );
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let mut chart = ChartBuilder::on(root)
-        .caption(
-            format!(
+    let root = root
+        .titled(
+            &format!(
                 "{}: time per {} against N ({})",
                 w.name(),
                 w.unit(),
@@ -136,8 +190,12 @@ fn growth(report: &Report, w: Workload, root: &Area) -> Result<(), String> {
             ),
             ("sans-serif", 18),
         )
+        .map_err(|e| e.to_string())?;
+    let (width, _) = root.dim_in_pixel();
+    let (plot, legend) = root.split_horizontally(width.saturating_sub(LEGEND_WIDTH));
+    let mut chart = ChartBuilder::on(&plot)
         .margin(12)
-        .margin_right(36)
+        .margin_right(24)
         .x_label_area_size(36)
         .y_label_area_size(60)
         .build_cartesian_2d((n_lo..n_hi).log_scale(), (lo..hi).log_scale())
@@ -150,6 +208,7 @@ fn growth(report: &Report, w: Workload, root: &Area) -> Result<(), String> {
         .y_label_formatter(&|v| si(*v))
         .draw()
         .map_err(|e| e.to_string())?;
+    let mut shown = Vec::new();
     for (i, s) in report.subjects.iter().enumerate() {
         let points: Vec<(f64, f64)> = sizes
             .iter()
@@ -159,27 +218,53 @@ fn growth(report: &Report, w: Workload, root: &Area) -> Result<(), String> {
         if points.is_empty() {
             continue;
         }
-        let style = colour(i).stroke_width(2);
         chart
-            .draw_series(LineSeries::new(points.clone(), style))
-            .map_err(|e| e.to_string())?
-            .label(s.name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
-        chart
-            .draw_series(
-                points
-                    .iter()
-                    .map(|&p| Circle::new(p, 3, colour(i).filled())),
-            )
+            .draw_series(LineSeries::new(points.clone(), colour(i).stroke_width(2)))
+            .map_err(|e| e.to_string())?;
+        // One marker shape per subject, so that lines that coincide (or a
+        // reader who cannot tell the colours apart) still tell the subjects
+        // apart: five shapes against eight colours repeat only after forty.
+        let c = colour(i);
+        let pts = points.iter().copied();
+        match i % 5 {
+            0 => chart.draw_series(pts.map(|p| Circle::new(p, 3, c.filled()))),
+            1 => chart.draw_series(pts.map(|p| TriangleMarker::new(p, 5, c.filled()))),
+            2 => chart.draw_series(
+                pts.map(|p| EmptyElement::at(p) + Rectangle::new([(-3, -3), (3, 3)], c.filled())),
+            ),
+            3 => chart.draw_series(pts.map(|p| Cross::new(p, 4, c.stroke_width(2)))),
+            _ => chart.draw_series(pts.map(|p| Circle::new(p, 4, c.stroke_width(2)))),
+        }
+        .map_err(|e| e.to_string())?;
+        shown.push((i, s.name.as_str()));
+    }
+    // The legend, one row per subject drawn: a stretch of its line with its
+    // marker, and its name.
+    for (row, &(i, name)) in shown.iter().enumerate() {
+        let y = 40 + 20 * row as i32;
+        legend
+            .draw(&PathElement::new(
+                vec![(4, y), (28, y)],
+                colour(i).stroke_width(2),
+            ))
+            .map_err(|e| e.to_string())?;
+        let (c, at) = (colour(i), (16, y));
+        match i % 5 {
+            0 => legend.draw(&Circle::new(at, 3, c.filled())),
+            1 => legend.draw(&TriangleMarker::new(at, 5, c.filled())),
+            2 => legend.draw(&Rectangle::new([(13, y - 3), (19, y + 3)], c.filled())),
+            3 => legend.draw(&Cross::new(at, 4, c.stroke_width(2))),
+            _ => legend.draw(&Circle::new(at, 4, c.stroke_width(2))),
+        }
+        .map_err(|e| e.to_string())?;
+        legend
+            .draw(&Text::new(
+                name.to_string(),
+                (34, y - 7),
+                ("sans-serif", 13),
+            ))
             .map_err(|e| e.to_string())?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())
 }
 
