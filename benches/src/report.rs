@@ -545,12 +545,17 @@ impl Report {
     }
     // ANCHOR_END: workload_table
 
-    /// Space: a row per subject and size.
+    /// Space on disk: a row per subject and size.
     pub fn space_table(&self) -> Table {
         self.space_rows(|_| true)
     }
 
-    /// Space, for the subjects `keep` accepts.
+    /// Memory: a row per subject and size.
+    pub fn memory_table(&self) -> Table {
+        self.memory_rows(|_| true)
+    }
+
+    /// Space on disk, for the subjects `keep` accepts.
     fn space_rows(&self, keep: impl Fn(&str) -> bool) -> Table {
         let header = [
             "subject",
@@ -561,10 +566,6 @@ impl Report {
             "allocated / logical",
             "allocated per key",
             "files",
-            "index in memory",
-            "index per key",
-            "peak heap while filling",
-            "peak heap while opening",
         ]
         .map(String::from)
         .to_vec();
@@ -583,6 +584,35 @@ impl Report {
                     ),
                     bytes(f.allocated_bytes / f.n.max(1)),
                     f.files.to_string(),
+                ]);
+            }
+        }
+        Table {
+            header,
+            rows,
+            text_columns: 1,
+        }
+    }
+
+    /// Memory, for the subjects `keep` accepts: a table of its own, so
+    /// that neither is wider than a page.
+    fn memory_rows(&self, keep: impl Fn(&str) -> bool) -> Table {
+        let header = [
+            "subject",
+            "N",
+            "index in memory",
+            "index per key",
+            "peak heap while filling",
+            "peak heap while opening",
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut rows = Vec::new();
+        for s in self.subjects.iter().filter(|s| keep(&s.name)) {
+            for f in self.footprints.iter().filter(|f| f.subject == s.name) {
+                rows.push(vec![
+                    s.name.clone(),
+                    count(f.n),
                     f.index_bytes.map_or("—".to_string(), bytes),
                     f.index_bytes
                         .map_or("—".to_string(), |b| bytes(b / f.n.max(1))),
@@ -648,6 +678,11 @@ impl Report {
     /// One subject's space at every size, for its own chapter page.
     pub fn subject_space_table(&self, subject: &str) -> Table {
         self.space_rows(|name| name == subject)
+    }
+
+    /// One subject's memory at every size, for its own chapter page.
+    pub fn subject_memory_table(&self, subject: &str) -> Table {
+        self.memory_rows(|name| name == subject)
     }
 
     /// The lines that say where the figures come from.
@@ -757,6 +792,8 @@ impl Report {
                  `reopen`: what the open store holds, and what it needed on the way.\n"
             );
             out.push_str(&self.space_table().to_markdown());
+            let _ = writeln!(out, "\nMemory, measured at the same moments:\n");
+            out.push_str(&self.memory_table().to_markdown());
         }
         let amplification = self.amplification_table();
         if !amplification.rows.is_empty() {

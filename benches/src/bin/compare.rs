@@ -411,6 +411,8 @@ fn print_and_write(report: &Report, out: &Path) -> Result<(), String> {
     }
     println!("== space");
     println!("{}", report.space_table().to_text());
+    println!("== memory");
+    println!("{}", report.memory_table().to_text());
     println!("== amplification");
     println!("{}", report.amplification_table().to_text());
 
@@ -467,7 +469,11 @@ fn write_outputs(report: &Report, out: &Path) -> Result<(), String> {
             report.subject_table(&s.name).to_markdown(),
             match report.subject_space_table(&s.name) {
                 t if t.rows.is_empty() => String::new(),
-                t => format!("\nSpace after the random fill:\n\n{}", t.to_markdown()),
+                t => format!(
+                    "\nSpace after the random fill:\n\n{}\nMemory:\n\n{}",
+                    t.to_markdown(),
+                    report.subject_memory_table(&s.name).to_markdown()
+                ),
             }
         );
         write(&format!("stage-{}.md", s.name), text)?;
