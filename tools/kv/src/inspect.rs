@@ -632,12 +632,12 @@ fn replay_log(path: &Path, number: u64) -> Result<LogInfo> {
 fn log_summary(info: &LogInfo) -> String {
     let r = &info.replayed;
     let mut text = format!(
-        "{}, {}: {} sets, {} deletes, {} range deletes",
+        "{}, {}: {}, {}, {}",
         count(r.records, "record", "records"),
         count(r.ops, "op", "ops"),
-        info.sets,
-        info.deletes,
-        info.range_deletes
+        count(info.sets, "set", "sets"),
+        count(info.deletes, "delete", "deletes"),
+        count(info.range_deletes, "range delete", "range deletes")
     );
     if let Some(torn) = &r.torn {
         let _ = write!(
