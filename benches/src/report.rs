@@ -688,13 +688,34 @@ impl Report {
     /// The lines that say where the figures come from.
     pub fn stamp(&self) -> String {
         let m = &self.machine;
+        // Only what the page's figures need: the rule for slow short scans
+        // where there are short scans, the spread where there are repeats.
+        let repeats = if self.reps > 1 {
+            format!(
+                "{} repetitions per figure, or one when a single run takes {:.0} s or more \
+                 (median shown; ± is half the spread between the fastest and slowest \
+                 repetition, as a share of the median).",
+                self.reps, self.rep_seconds
+            )
+        } else {
+            "One repetition per figure.".to_string()
+        };
+        let scans = if self
+            .measurements
+            .iter()
+            .any(|m| m.workload == Workload::ScanShort)
+        {
+            format!(
+                " A subject that slow on `scan-short` stops after {:.0} s (and at least 10 \
+                 scans) and its rate is over the scans it made.",
+                self.rep_seconds
+            )
+        } else {
+            String::new()
+        };
         format!(
             "Measured on {date} with `{command}`: {cores} cores, {cpu}, {mem}, Linux {kernel}, \
-             {fs} file system. {reps} repetitions per figure, or one when a single run takes \
-             {rep_seconds:.0} s or more (median shown; ± is half the spread between the \
-             fastest and slowest repetition, as a share of the median). A subject that slow on \
-             `scan-short` stops after {rep_seconds:.0} s (and at least 10 scans) and its rate is \
-             over the scans it made. {values}-byte values, 16-byte keys.{quick}",
+             {fs} file system. {repeats}{scans} {values}-byte values, 16-byte keys.{quick}",
             date = m.date,
             command = m.command,
             cores = m.cores,
@@ -702,8 +723,6 @@ impl Report {
             mem = m.memory,
             kernel = m.kernel,
             fs = m.filesystem,
-            reps = self.reps,
-            rep_seconds = self.rep_seconds,
             values = self.budget.value_len,
             quick = if self.quick {
                 " **A `--quick` run: a tiny size and a tenth of the work, for checking the harness, not for reading.**"

@@ -151,6 +151,25 @@ fn every_workload_runs_and_the_counts_add_up() {
     let raw = report.amplification.iter().find(|r| r.subject == "raw-fs");
     assert!(raw.unwrap().space_after_delete.is_some());
 
+    // The stamp explains the rule for slow short scans only where there
+    // are short scans.
+    assert!(report.stamp().contains("`scan-short` stops after"));
+    let mut no_scans = report.clone();
+    no_scans
+        .measurements
+        .retain(|m| m.workload != Workload::ScanShort);
+    assert!(
+        !no_scans.stamp().contains("scan-short"),
+        "{}",
+        no_scans.stamp()
+    );
+    assert!(no_scans.stamp().contains("± is half the spread"));
+    // And the spread only where a figure can have one.
+    let mut single = report.clone();
+    single.reps = 1;
+    assert!(single.stamp().contains("One repetition per figure."));
+    assert!(!single.stamp().contains('±'), "{}", single.stamp());
+
     // Two sizes give no growth slope: a line through two points says
     // nothing about how well it fits.
     assert!(report.slope("raw-fs", Workload::ScanFull).is_none());
