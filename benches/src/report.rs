@@ -457,6 +457,84 @@ impl Report {
         }
     }
 
+    /// The "Not run" list: one line per subject and reason, naming the
+    /// workloads and sizes it covers, so that a gap repeated at every size
+    /// is said once.
+    pub fn not_run(&self) -> Vec<String> {
+        // Subject, reason, the workloads (none: every one) and the sizes.
+        type Group<'a> = (&'a str, &'a str, Vec<Option<Workload>>, Vec<u64>);
+        let mut groups: Vec<Group> = Vec::new();
+        for skip in &self.skips {
+            let at = groups
+                .iter()
+                .position(|g| g.0 == skip.subject && g.1 == skip.reason);
+            let group = match at {
+                Some(i) => &mut groups[i],
+                None => {
+                    groups.push((&skip.subject, &skip.reason, Vec::new(), Vec::new()));
+                    let last = groups.len() - 1;
+                    &mut groups[last]
+                }
+            };
+            if !group.2.contains(&skip.workload) {
+                group.2.push(skip.workload);
+            }
+            if !group.3.contains(&skip.n) {
+                group.3.push(skip.n);
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(subject, reason, workloads, mut sizes)| {
+                let what = workloads
+                    .iter()
+                    .map(|w| w.map_or("every workload".to_string(), |w| format!("`{}`", w.name())))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                sizes.sort_unstable();
+                let at = if sizes == self.sizes && sizes.len() > 1 {
+                    "at every size".to_string()
+                } else {
+                    format!(
+                        "at N = {}",
+                        sizes
+                            .iter()
+                            .map(|&n| count(n))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                format!("`{subject}`, {what}, {at}: {reason}")
+            })
+            .collect()
+    }
+
+    /// What one workload does and what one operation is, as a sentence.
+    pub fn workload_sentence(&self, w: Workload) -> String {
+        format!(
+            "{}. One operation is one {}{}.",
+            capitalise(&self.describe(w)),
+            w.unit(),
+            if w.times_final_sync() {
+                ", with its share of the final sync"
+            } else {
+                ""
+            }
+        )
+    }
+
+    /// One workload's table with a caption naming it, for a page that
+    /// shows only some workloads: several tables one after another must
+    /// say which is which.
+    pub fn captioned_workload_table(&self, w: Workload) -> String {
+        format!(
+            "**`{}`**: {}\n\n{}",
+            w.name(),
+            self.workload_sentence(w),
+            self.workload_table(w).to_markdown()
+        )
+    }
+
     /// The growth fit of one subject on one workload.
     pub fn slope(&self, subject: &str, w: Workload) -> Option<GrowthFit> {
         let points: Vec<(u64, f64)> = self
@@ -766,33 +844,13 @@ impl Report {
         }
         if !self.skips.is_empty() {
             let _ = writeln!(out, "\n**Not run**\n");
-            for s in &self.skips {
-                let what = s
-                    .workload
-                    .map_or("every workload".to_string(), |w| format!("`{}`", w.name()));
-                let _ = writeln!(
-                    out,
-                    "- `{}` at N = {}, {}: {}",
-                    s.subject,
-                    count(s.n),
-                    what,
-                    s.reason
-                );
+            for line in self.not_run() {
+                let _ = writeln!(out, "- {line}");
             }
         }
         for w in self.workloads() {
             let _ = writeln!(out, "\n### `{}`\n", w.name());
-            let _ = writeln!(
-                out,
-                "{}. One operation is one {}{}.\n",
-                capitalise(&self.describe(w)),
-                w.unit(),
-                if w.times_final_sync() {
-                    ", with its share of the final sync"
-                } else {
-                    ""
-                }
-            );
+            let _ = writeln!(out, "{}\n", self.workload_sentence(w));
             out.push_str(&self.workload_table(w).to_markdown());
             let _ = writeln!(
                 out,
@@ -1005,6 +1063,42 @@ mod tests {
             ]
         );
         assert!(report.to_markdown().contains("### Amplification"));
+        // A workload's table alone says which workload it is.
+        let get = report.captioned_workload_table(Workload::GetUniform);
+        assert!(get.starts_with("**`get-uniform`**: "), "{get}");
+        assert!(get.contains(&report.workload_table(Workload::GetUniform).to_markdown()));
+    }
+
+    #[test]
+    fn a_gap_repeated_at_every_size_is_listed_once() {
+        let machine = Machine::describe(&std::env::temp_dir(), "test".into());
+        let settings = Settings {
+            reps: 1,
+            rep_seconds: 1.0,
+            budget: Budget::quick(),
+        };
+        let mut report = Report::new(machine, &[], &[10, 20], settings, true);
+        let skip = |w: Option<Workload>, n: u64, reason: &str| Skip {
+            subject: "raw-fs".into(),
+            workload: w,
+            n,
+            reason: reason.into(),
+        };
+        report.skips = vec![
+            skip(Some(Workload::Reopen), 10, "nothing to open"),
+            skip(Some(Workload::FillSeq), 20, "one fill"),
+            skip(Some(Workload::FillBatch), 20, "one fill"),
+            skip(Some(Workload::Reopen), 20, "nothing to open"),
+            skip(None, 20, "too big"),
+        ];
+        assert_eq!(
+            report.not_run(),
+            [
+                "`raw-fs`, `reopen`, at every size: nothing to open",
+                "`raw-fs`, `fill-seq`, `fill-batch`, at N = 20: one fill",
+                "`raw-fs`, every workload, at N = 20: too big",
+            ]
+        );
     }
 
     #[test]

@@ -255,20 +255,22 @@ fn amplification_is_counted_where_the_stage_counts_it() {
 #[test]
 fn a_size_over_a_subjects_limit_is_skipped_with_a_reason() {
     let raw = subject("raw-fs");
-    assert!(raw.skip_reason(100_000).is_none());
-    let reason = raw.skip_reason(1_000_000).expect("raw-fs stops at 100k");
+    assert!(raw.skip_reason(100_000, true).is_none());
+    let reason = raw
+        .skip_reason(1_000_000, true)
+        .expect("raw-fs stops at 100k");
     assert!(reason.contains("above N = 100k"), "{reason}");
 }
 
 #[test]
 fn a_workload_over_its_limit_is_skipped_with_a_reason() {
     let raw = subject("raw-fs");
-    assert!(raw.workload_skip(Workload::FillBatch, 10_000).is_none());
+    assert!(raw.workload_skip(Workload::FillBatch, 1_000).is_none());
     assert!(raw.workload_skip(Workload::FillRandom, 100_000).is_none());
     let reason = raw
-        .workload_skip(Workload::FillBatch, 100_000)
-        .expect("raw-fs makes no batched fill of 100k files");
-    assert!(reason.contains("above N = 10k"), "{reason}");
+        .workload_skip(Workload::FillBatch, 10_000)
+        .expect("raw-fs makes one fill of 10k files");
+    assert!(reason.contains("above N = 1k"), "{reason}");
     // A workload a subject never runs says so, without a size.
     let reason = raw
         .workload_skip(Workload::Reopen, 1_000)

@@ -24,9 +24,16 @@ static ALLOC: CountingAlloc = CountingAlloc;
 #[derive(Parser, Debug)]
 #[command(name = "cargo compare")]
 struct Args {
-    /// Key counts to run, comma-separated; `k` and `M` suffixes allowed.
-    #[arg(long, value_delimiter = ',', value_parser = parse_count, default_value = "1k,10k,100k")]
-    sizes: Vec<u64>,
+    /// Key counts to run, comma-separated; `k` and `M` suffixes allowed
+    /// [default: 1k,10k,30k,100k, with the one-file-per-key subjects up to
+    /// 10k].
+    #[arg(long, value_delimiter = ',', value_parser = parse_count)]
+    sizes: Option<Vec<u64>>,
+    /// The scale run: sizes 10k, 100k, 300k and 1M, every stage and peer
+    /// that manages a million keys (all but the one-file-per-key ones);
+    /// results in target/compare-scale unless --out.
+    #[arg(long, conflicts_with_all = ["sizes", "quick"])]
+    scale: bool,
     /// Only these subjects (names as in the tables), comma-separated.
     #[arg(long, value_delimiter = ',')]
     subjects: Vec<String>,
@@ -38,7 +45,7 @@ struct Args {
     reps: usize,
     /// No further repetition of a measurement starts once its repetitions
     /// have taken this many seconds.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 2.0)]
     rep_seconds: f64,
     /// A fast run that checks the harness: N = 1k (overriding --sizes) and
     /// a tenth of the work. Its figures are not for reading.
@@ -69,6 +76,14 @@ struct Args {
     #[arg(long, value_name = "RESULTS_JSON")]
     from: Option<PathBuf>,
 }
+
+/// The default run's sizes: four, so that a growth slope can be fitted,
+/// up to 100k keys, where the stages' costs have come apart.
+const DEFAULT_SIZES: [u64; 4] = [1_000, 10_000, 30_000, 100_000];
+
+/// The scale run's sizes: up to a million keys, from where fixed costs
+/// no longer decide the slope.
+const SCALE_SIZES: [u64; 4] = [10_000, 100_000, 300_000, 1_000_000];
 
 fn workspace() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
@@ -121,7 +136,12 @@ const NOTES: [&str; 8] = [
     "The one-file-per-key subjects (chapter 2 and the raw-fs floors) make 2,000 point \
      operations and 50 short scans per measurement, a tenth of the others': each of their \
      operations is one file system call or several, slow enough that a tenth as many still \
-     gives a steady rate.",
+     gives a steady rate. Above 1k keys they make one fill, the random one, and no \
+     `overwrite-all` or `delete-most` (each needs a fresh store of N files per repetition), \
+     and the default run stops them at 10k keys. `ch06-lsm-every-write` makes 2,000 point \
+     operations too (each write is an fsync), and above 1k keys no fill in key order, \
+     `overwrite-all` or `delete-most`; chapters 3 to 5, whose every sync \
+     rewrites the whole file, make 20 `sync-writes`.",
     "raw-fs: one file per key named by the key in hex, written with `std::fs::write`: no \
      temporary file, no rename, no fsync, so it takes no part in `sync-writes`. \
      `raw-fs-synced` makes chapter 2's syncs (a temporary file, fsynced, renamed over the \
@@ -142,10 +162,7 @@ fn say(bar: &ProgressBar, line: String) {
 }
 
 fn main() -> ExitCode {
-    let mut args = Args::parse();
-    if args.quick {
-        args.sizes = vec![1_000];
-    }
+    let args = Args::parse();
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -162,6 +179,7 @@ fn run(args: Args) -> Result<(), String> {
     let out = match (&args.out, args.book) {
         (Some(out), _) => out.clone(),
         (None, true) => root.join("book/src/generated"),
+        (None, false) if args.scale => root.join("target/compare-scale"),
         (None, false) => root.join("target/compare"),
     };
     let scratch = args
@@ -180,9 +198,12 @@ fn run(args: Args) -> Result<(), String> {
         }
         return print_and_write(&report, &out);
     }
+    // Sizes asked for, by --sizes or --scale, rather than the default's.
+    let asked = args.scale || args.sizes.is_some();
     let partial = !args.subjects.is_empty()
         || !args.workloads.is_empty()
-        || args.sizes != Args::parse_from(["compare"]).sizes;
+        || args.scale
+        || args.sizes.as_deref().is_some_and(|s| s != DEFAULT_SIZES);
     if let Some(why) = refusal(&args, &out, args.quick, partial) {
         return Err(why);
     }
@@ -200,7 +221,7 @@ fn run(args: Args) -> Result<(), String> {
         .into_iter()
         .filter(|s| {
             if args.subjects.is_empty() {
-                !s.only_when_named
+                !s.only_when_named && (s.scales() || !args.scale)
             } else {
                 args.subjects.iter().any(|n| n == s.name)
             }
@@ -214,7 +235,12 @@ fn run(args: Args) -> Result<(), String> {
             .filter(|w| args.workloads.contains(w))
             .collect()
     };
-    let mut sizes = args.sizes.clone();
+    let mut sizes = match (&args.sizes, args.scale, args.quick) {
+        (_, _, true) => vec![1_000],
+        (_, true, _) => SCALE_SIZES.to_vec(),
+        (Some(sizes), ..) => sizes.clone(),
+        (None, ..) => DEFAULT_SIZES.to_vec(),
+    };
     sizes.sort_unstable();
     sizes.dedup();
     let settings = Settings {
@@ -267,7 +293,7 @@ fn run(args: Args) -> Result<(), String> {
                     .sum();
                 growing * n as f64 / *prev as f64 + fixed
             });
-            let reason = subject.skip_reason(n).or_else(|| match projected {
+            let reason = subject.skip_reason(n, asked).or_else(|| match projected {
                 Some(p) if p > args.max_seconds => Some(format!(
                     "skipped: at the previous size it took long enough to project {p:.0} s \
                      here, over the {:.0} s limit (--max-seconds)",
@@ -445,7 +471,7 @@ fn write_outputs(report: &Report, out: &Path) -> Result<(), String> {
     for w in report.workloads() {
         write(
             &format!("table-{}.md", w.name()),
-            report.workload_table(w).to_markdown(),
+            report.captioned_workload_table(w),
         )?;
     }
     // The amplification table alone, for a page that shows only it.
@@ -512,10 +538,10 @@ mod tests {
     }
 
     #[test]
-    fn the_default_sizes_are_what_makes_a_run_full() {
-        assert_eq!(
-            Args::parse_from(["compare"]).sizes,
-            vec![1_000, 10_000, 100_000]
-        );
+    fn the_default_sizes_are_four_so_that_slopes_are_fitted() {
+        assert_eq!(Args::parse_from(["compare"]).sizes, None);
+        assert_eq!(DEFAULT_SIZES.len(), benches::report::MIN_FIT_SIZES);
+        assert_eq!(SCALE_SIZES.len(), benches::report::MIN_FIT_SIZES);
+        assert_eq!(SCALE_SIZES.last(), Some(&1_000_000));
     }
 }
