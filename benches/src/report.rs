@@ -457,6 +457,37 @@ impl Report {
         }
     }
 
+    /// The stamp and the list of subjects with their durability: the head
+    /// of a page that shows some of a run's tables.
+    pub fn subjects_markdown(&self) -> String {
+        let mut out = format!("{}\n\n**Subjects**\n\n", self.stamp());
+        for s in &self.subjects {
+            let _ = writeln!(
+                out,
+                "- `{}` ({}, {}): {}",
+                s.name,
+                if s.is_peer { "peer" } else { "stage" },
+                s.durability,
+                s.description
+            );
+        }
+        out
+    }
+
+    /// The space and memory tables with what they measure, for a page
+    /// that shows them without the rest of the run.
+    pub fn space_markdown(&self) -> String {
+        format!(
+            "Measured after the random fill and its sync. *Logical* is the bytes of keys and \
+             values; *allocated* counts the file system's blocks, which is what the disk \
+             really gives up. *Peak heap while opening* is measured on the first open of \
+             `reopen`: what the open store holds, and what it needed on the way.\n\n{}\n\
+             Memory, measured at the same moments:\n\n{}",
+            self.space_table().to_markdown(),
+            self.memory_table().to_markdown()
+        )
+    }
+
     /// The "Not run" list: one line per subject and reason, naming the
     /// workloads and sizes it covers, so that a gap repeated at every size
     /// is said once.
@@ -580,19 +611,31 @@ impl Report {
                 .iter()
                 .map(|n| format!("N={} ops/s (±spread)", count(*n))),
         );
+        // A column that would say nothing is left out: the ratio to the
+        // fastest alike where every subject is of one class (it is the
+        // ratio to the fastest), the slope where too few sizes were run.
+        let present: Vec<&SubjectInfo> = self
+            .subjects
+            .iter()
+            .filter(|s| {
+                self.measurements
+                    .iter()
+                    .any(|m| m.subject == s.name && m.workload == w)
+            })
+            .collect();
+        let classes: BTreeSet<String> = present.iter().map(|s| s.class()).collect();
+        let alike = classes.len() > 1;
+        let fitted = sizes.len() >= MIN_FIT_SIZES;
         header.push(format!("× fastest at N={}", count(largest)));
-        header.push(format!("× fastest alike at N={}", count(largest)));
+        if alike {
+            header.push(format!("× fastest alike at N={}", count(largest)));
+        }
         header.push(format!("reads/op (bytes) at N={}", count(largest)));
-        header.push("growth slope".to_string());
+        if fitted {
+            header.push("growth slope".to_string());
+        }
         let mut rows = Vec::new();
-        for s in &self.subjects {
-            if !self
-                .measurements
-                .iter()
-                .any(|m| m.subject == s.name && m.workload == w)
-            {
-                continue;
-            }
+        for s in present {
             let class = s.class();
             let mut row = vec![s.name.clone(), class.clone()];
             for &n in &sizes {
@@ -608,11 +651,15 @@ impl Report {
                 _ => "—".to_string(),
             };
             row.push(ratio(self.best_ops(w, largest, |_| true)));
-            row.push(ratio(self.best_ops(w, largest, |name| {
-                self.class_of(name).as_ref() == Some(&class)
-            })));
+            if alike {
+                row.push(ratio(self.best_ops(w, largest, |name| {
+                    self.class_of(name).as_ref() == Some(&class)
+                })));
+            }
             row.push(reads_cell(at_largest));
-            row.push(self.slope(&s.name, w).map_or("—".to_string(), fit_cell));
+            if fitted {
+                row.push(self.slope(&s.name, w).map_or("—".to_string(), fit_cell));
+            }
             rows.push(row);
         }
         Table {
@@ -719,7 +766,10 @@ impl Report {
         header.extend(sizes.iter().map(|n| format!("N={} ops/s", count(*n))));
         header.push(format!("reads/op (bytes) at N={}", count(largest)));
         header.push(format!("written/op at N={}", count(largest)));
-        header.push("growth slope".to_string());
+        let fitted = sizes.len() >= MIN_FIT_SIZES;
+        if fitted {
+            header.push("growth slope".to_string());
+        }
         let mut rows = Vec::new();
         for w in self.workloads() {
             if !self
@@ -743,7 +793,9 @@ impl Report {
                     .and_then(|m| m.bytes_written_per_op)
                     .map_or("—".to_string(), |b| bytes(b.round() as u64)),
             );
-            row.push(self.slope(subject, w).map_or("—".to_string(), fit_cell));
+            if fitted {
+                row.push(self.slope(subject, w).map_or("—".to_string(), fit_cell));
+            }
             rows.push(row);
         }
         Table {
@@ -824,18 +876,7 @@ impl Report {
             out,
             "<!-- Generated by `cargo compare`; do not edit by hand. -->\n"
         );
-        let _ = writeln!(out, "{}\n", self.stamp());
-        let _ = writeln!(out, "**Subjects**\n");
-        for s in &self.subjects {
-            let _ = writeln!(
-                out,
-                "- `{}` ({}, {}): {}",
-                s.name,
-                if s.is_peer { "peer" } else { "stage" },
-                s.durability,
-                s.description
-            );
-        }
+        out.push_str(&self.subjects_markdown());
         if !self.notes.is_empty() {
             let _ = writeln!(out, "\n**Settings**\n");
             for note in &self.notes {
@@ -861,16 +902,7 @@ impl Report {
         }
         if !self.footprints.is_empty() {
             let _ = writeln!(out, "\n### Space\n");
-            let _ = writeln!(
-                out,
-                "Measured after the random fill and its sync. *Logical* is the bytes of keys and \
-                 values; *allocated* counts the file system's blocks, which is what the disk \
-                 really gives up. *Peak heap while opening* is measured on the first open of \
-                 `reopen`: what the open store holds, and what it needed on the way.\n"
-            );
-            out.push_str(&self.space_table().to_markdown());
-            let _ = writeln!(out, "\nMemory, measured at the same moments:\n");
-            out.push_str(&self.memory_table().to_markdown());
+            out.push_str(&self.space_markdown());
         }
         let amplification = self.amplification_table();
         if !amplification.rows.is_empty() {
@@ -1063,6 +1095,13 @@ mod tests {
             ]
         );
         assert!(report.to_markdown().contains("### Amplification"));
+        // One size: no slope to fit, so no column for it; two classes of
+        // durability, so a ratio to the fastest alike.
+        let header = report.workload_table(Workload::FillRandom).header;
+        assert!(!header.iter().any(|h| h == "growth slope"), "{header:?}");
+        assert!(header.iter().any(|h| h.starts_with("× fastest alike")));
+        let header = report.subject_table(counting).header;
+        assert!(!header.iter().any(|h| h == "growth slope"), "{header:?}");
         // A workload's table alone says which workload it is.
         let get = report.captioned_workload_table(Workload::GetUniform);
         assert!(get.starts_with("**`get-uniform`**: "), "{get}");
