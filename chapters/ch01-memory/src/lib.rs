@@ -53,24 +53,31 @@ impl MemoryStore {
 // ANCHOR: kv_store
 impl KvStore for MemoryStore {
     fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        // ANCHOR: todo_set Check the key and value (check_key, check_value), then insert copies into the map.
         check_key(key)?;
         check_value(value)?;
         self.map.insert(key.to_vec(), value.to_vec());
         Ok(())
+        // ANCHOR_END: todo_set
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        // ANCHOR: todo_get Check the key, then return a copy of its value, if the map has it.
         check_key(key)?;
         Ok(self.map.get(key).cloned())
+        // ANCHOR_END: todo_get
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<()> {
+        // ANCHOR: todo_delete Check the key, then remove it; deleting a missing key is not an error.
         check_key(key)?;
         self.map.remove(key);
         Ok(())
+        // ANCHOR_END: todo_delete
     }
 
     fn scan(&self, range: KeyRange) -> Result<Scan<'_>> {
+        // ANCHOR: todo_scan Return the map's entries in the range, in key order, as Ok((key, value)) items.
         // `BTreeMap::range` panics on a reversed range and on an empty
         // range with both ends excluded; the contract wants an empty scan.
         if range.is_empty() {
@@ -81,6 +88,7 @@ impl KvStore for MemoryStore {
             .range::<[u8], _>(range)
             .map(|(k, v)| Ok((k.clone(), v.clone())));
         Ok(Box::new(entries))
+        // ANCHOR_END: todo_scan
     }
 
     fn sync(&mut self) -> Result<()> {

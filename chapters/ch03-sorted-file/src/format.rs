@@ -45,6 +45,7 @@ pub const CHECKSUM_LEN: usize = 4;
 /// bytes per record for short keys and values, at the price of a decoder
 /// that must find where each length ends.
 pub fn write_record(path: &Path, out: &mut impl Write, key: &[u8], value: &[u8]) -> Result<u64> {
+    // ANCHOR: todo_write_record Check the key and value, then write key_len (u16 LE), value_len (u32 LE), key, value; return the length.
     check_key(key)?;
     check_value(value)?;
     // Both conversions hold after the checks; `try_from` keeps it provable.
@@ -59,6 +60,7 @@ pub fn write_record(path: &Path, out: &mut impl Write, key: &[u8], value: &[u8])
         out.write_all(part).context("writing", path)?;
     }
     Ok((RECORD_HEADER_LEN + key.len() + value.len()) as u64)
+    // ANCHOR_END: todo_write_record
 }
 // ANCHOR_END: encode_record
 
@@ -82,6 +84,7 @@ pub fn write<'a>(
     out: &mut impl Write,
     entries: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])>,
 ) -> Result<u64> {
+    // ANCHOR: todo_write Header, then each record in strictly ascending key order, then the CRC-32 of all of it (disk::Checksummed).
     let count = entries.len() as u64;
     let mut sink = Checksummed::new(out);
     sink.write_all(&header(count)).context("writing", path)?;
@@ -107,6 +110,7 @@ pub fn write<'a>(
         .write_all(&checksum.to_le_bytes())
         .context("writing", path)?;
     Ok(len + CHECKSUM_LEN as u64)
+    // ANCHOR_END: todo_write
 }
 // ANCHOR_END: encode
 
@@ -158,6 +162,7 @@ pub struct Record<'a> {
 /// Decodes the record at `at` in `buf`. `buf` starts at byte `base` of the
 /// file `path`, so that errors give the offset in the file.
 pub fn decode_record<'a>(path: &Path, buf: &'a [u8], at: usize, base: u64) -> Result<Record<'a>> {
+    // ANCHOR: todo_decode_record Read the two lengths (record_lengths), then borrow the key and value; an error if the buffer ends first.
     let (key_len, value_len) = record_lengths(path, buf, at, base)?;
     let key_start = at + RECORD_HEADER_LEN;
     let value_start = key_start + key_len;
@@ -178,6 +183,7 @@ pub fn decode_record<'a>(path: &Path, buf: &'a [u8], at: usize, base: u64) -> Re
         ));
     };
     Ok(Record { key, value, end })
+    // ANCHOR_END: todo_decode_record
 }
 // ANCHOR_END: decode_record
 
@@ -209,6 +215,7 @@ pub fn record_lengths(path: &Path, buf: &[u8], at: usize, base: u64) -> Result<(
 /// Checks the header at the start of `bytes` (magic number, version,
 /// reserved bytes) and returns the record count it declares.
 pub fn read_header(path: &Path, bytes: &[u8]) -> Result<u64> {
+    // ANCHOR: todo_read_header Check the magic number, the version and the reserved bytes; return the record count.
     let magic: [u8; 4] = take(path, bytes, 0, 0, "the magic number")?;
     if magic != MAGIC {
         return Err(Error::corruption(
@@ -243,15 +250,18 @@ pub fn read_header(path: &Path, bytes: &[u8]) -> Result<u64> {
         0,
         "a record count",
     )?))
+    // ANCHOR_END: todo_read_header
 }
 
 /// The header for a file of `count` records.
 pub fn header(count: u64) -> [u8; HEADER_LEN] {
+    // ANCHOR: todo_header Magic, version, two reserved zero bytes, then the record count, all little-endian.
     let mut out = [0; HEADER_LEN];
     out[0..4].copy_from_slice(&MAGIC);
     out[4..6].copy_from_slice(&VERSION.to_le_bytes());
     out[8..16].copy_from_slice(&count.to_le_bytes());
     out
+    // ANCHOR_END: todo_header
 }
 // ANCHOR_END: header
 
@@ -261,6 +271,7 @@ pub fn header(count: u64) -> [u8; HEADER_LEN] {
 /// `visit` is called with each record in order; nothing is returned for a
 /// damaged file but the error.
 pub fn decode(path: &Path, bytes: &[u8], mut visit: impl FnMut(&[u8], &[u8])) -> Result<u64> {
+    // ANCHOR: todo_decode Header, count records in ascending order ending where the checksum starts, checksum; visit only once all is checked.
     if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
         return Err(Error::corruption(
             path,
@@ -315,6 +326,7 @@ pub fn decode(path: &Path, bytes: &[u8], mut visit: impl FnMut(&[u8], &[u8])) ->
         visit(key, value);
     }
     Ok(count)
+    // ANCHOR_END: todo_decode
 }
 // ANCHOR_END: decode
 

@@ -53,6 +53,7 @@ impl SortedFileStore {
         // A sync that a crash interrupted left its temporary file; the
         // previous complete file is still in place.
         atomic::remove_temp(&disk, &path)?;
+        // ANCHOR: todo_open Read the file whole (atomic::read_file), load it with format::decode into a MemoryStore, sync the directory, build the store.
         let mut memory = MemoryStore::new();
         // No file is an empty store; an empty file is a damaged one. No
         // limit on its length: this store holds all of it in memory anyway.
@@ -82,6 +83,7 @@ impl SortedFileStore {
             bytes_written: 0,
             _lock: lock,
         })
+        // ANCHOR_END: todo_open
     }
     // ANCHOR_END: open
 
@@ -148,6 +150,7 @@ impl KvStore for SortedFileStore {
         // write), and a new rename makes the directory dirty again, so its
         // sync writes the directory as it is now.
         // ANCHOR_END: failed_sync
+        // ANCHOR: todo_sync Write every entry with format::write through atomic::replace_durably_with; count the bytes; the store is clean.
         let temp = atomic::temp_path(&self.path);
         let mut written = 0;
         atomic::replace_durably_with(&self.disk, &self.path, |out| {
@@ -157,6 +160,7 @@ impl KvStore for SortedFileStore {
         self.bytes_written += written;
         self.dirty = false;
         Ok(())
+        // ANCHOR_END: todo_sync
     }
     // ANCHOR_END: sync
 

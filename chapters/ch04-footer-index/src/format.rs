@@ -66,6 +66,7 @@ pub struct Footer {
 impl Footer {
     /// The footer's 40 bytes.
     pub fn encode(&self) -> [u8; FOOTER_LEN] {
+        // ANCHOR: todo_footer_encode The five fields, the version, two reserved zero bytes, the CRC-32 of the first 32 bytes, the magic; little-endian.
         let mut out = [0; FOOTER_LEN];
         out[0..8].copy_from_slice(&self.index_offset.to_le_bytes());
         out[8..16].copy_from_slice(&self.index_len.to_le_bytes());
@@ -77,6 +78,7 @@ impl Footer {
         out[32..36].copy_from_slice(&crc.to_le_bytes());
         out[36..40].copy_from_slice(&MAGIC);
         out
+        // ANCHOR_END: todo_footer_encode
     }
 }
 // ANCHOR_END: footer
@@ -88,6 +90,7 @@ impl Footer {
     /// version, its own checksum, and that the index it points to lies
     /// exactly between the records and the footer.
     pub fn decode(path: &Path, bytes: &[u8; FOOTER_LEN], file_len: u64) -> Result<Footer> {
+        // ANCHOR: todo_footer_decode Check the magic, the version and the footer's own checksum, read the fields, then check_geometry.
         let at = file_len.saturating_sub(FOOTER_LEN as u64);
         let field = |range: std::ops::Range<usize>| {
             let mut out = [0u8; 8];
@@ -146,6 +149,7 @@ impl Footer {
         };
         footer.check_geometry(path, at)?;
         Ok(footer)
+        // ANCHOR_END: todo_footer_decode
     }
     // ANCHOR_END: decode_footer
 
@@ -191,11 +195,13 @@ impl Footer {
 /// Appends one index entry, `key_len | offset | crc | key`, to `index`.
 /// The key has passed [`write_record`]'s checks, so its length fits a u16.
 fn push_index_entry(index: &mut Vec<u8>, key: &[u8], offset: u64, crc: u32) {
+    // ANCHOR: todo_index_entry Append key_len (u16), the record's offset (u64), its CRC-32 (u32), then the key; little-endian.
     let key_len = key.len() as u16;
     index.extend_from_slice(&key_len.to_le_bytes());
     index.extend_from_slice(&offset.to_le_bytes());
     index.extend_from_slice(&crc.to_le_bytes());
     index.extend_from_slice(key);
+    // ANCHOR_END: todo_index_entry
 }
 // ANCHOR_END: index_entry
 
@@ -248,6 +254,7 @@ impl<'a, W: Write> TableWriter<'a, W> {
 
     /// Appends a record. Keys must come in strictly ascending order.
     pub fn add(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        // ANCHOR: todo_add Refuse keys out of order; write the record (write_record through disk::Checksummed); push its index entry.
         self.check_usable()?;
         if self.last_key.as_deref().is_some_and(|last| last >= key) {
             return Err(Error::InvalidInput(
@@ -271,10 +278,12 @@ impl<'a, W: Write> TableWriter<'a, W> {
         last.clear();
         last.extend_from_slice(key);
         Ok(())
+        // ANCHOR_END: todo_add
     }
 
     /// Appends the index and the footer.
     pub fn finish(mut self) -> Result<Finished<W>> {
+        // ANCHOR: todo_finish Make the footer (index offset, length, count, CRC-32 of the index); write the index, then the footer.
         self.check_usable()?;
         let footer = Footer {
             index_offset: self.offset,
@@ -291,6 +300,7 @@ impl<'a, W: Write> TableWriter<'a, W> {
             footer,
             index: self.index,
         })
+        // ANCHOR_END: todo_finish
     }
 
     fn check_usable(&self) -> Result<()> {

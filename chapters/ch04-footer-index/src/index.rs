@@ -87,6 +87,7 @@ impl Index {
     /// entries end exactly where the section does. After this, every
     /// lookup can trust the index without checking it again.
     pub fn decode(path: &Path, bytes: Vec<u8>, footer: &Footer) -> Result<Index> {
+        // ANCHOR: todo_index_decode Check the index's CRC-32, then walk its entries: lengths inside, keys ascending, offsets from 0 rising; keep where each starts.
         let base = footer.index_offset;
         let computed = crc32fast::hash(&bytes);
         if computed != footer.index_crc {
@@ -182,6 +183,7 @@ impl Index {
             starts,
             records_end: footer.index_offset,
         })
+        // ANCHOR_END: todo_index_decode
     }
     // ANCHOR_END: decode
 
@@ -224,13 +226,16 @@ impl Index {
     /// The entry for `key`, found by binary search: about log2(n) key
     /// comparisons, all in memory.
     pub fn find(&self, key: &[u8]) -> Option<Entry<'_>> {
+        // ANCHOR: todo_find Binary search of the entries by key (key_at); the entry if the key is there.
         let i = self.starts.binary_search_by(|&at| self.key_at(at).cmp(key));
         i.ok().map(|i| self.entry(i))
+        // ANCHOR_END: todo_find
     }
 
     /// The entries whose keys lie in `range`, as positions `first..end`:
     /// where a scan starts and where it stops, both found in memory.
     pub fn positions(&self, range: &KeyRange) -> std::ops::Range<usize> {
+        // ANCHOR: todo_positions Two partition points: the first entry not before the range, and the first past its end.
         let start = self
             .starts
             .partition_point(|&at| range.is_before_start(self.key_at(at)));
@@ -238,6 +243,7 @@ impl Index {
             .starts
             .partition_point(|&at| !range.is_past_end(self.key_at(at)));
         start..end.max(start)
+        // ANCHOR_END: todo_positions
     }
     // ANCHOR_END: search
 

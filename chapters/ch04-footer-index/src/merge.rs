@@ -49,6 +49,7 @@ where
     type Item = Result<KeyValue>;
 
     fn next(&mut self) -> Option<Result<KeyValue>> {
+        // ANCHOR: todo_merge_next The smaller key of the two sources; on a tie the buffer's write wins and a delete yields nothing; a table error ends it.
         use std::cmp::Ordering::*;
         if self.failed {
             return None;
@@ -76,6 +77,7 @@ where
             }
             // A delete: nothing to yield for this key.
         }
+        // ANCHOR_END: todo_merge_next
     }
 }
 // ANCHOR_END: merge

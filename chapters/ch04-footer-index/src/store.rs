@@ -101,6 +101,7 @@ impl<T: TableFile> OneTableStore<T> {
     /// Opens the store in `dir` on `disk`: the table's footer and index,
     /// checked. A missing file is an empty store.
     pub fn open_in(dir: &Path, disk: &Disk, table_options: &T::Options) -> Result<Self> {
+        // ANCHOR: todo_open Lock the directory (disk.lock), remove a leftover temp file, open the table if the file exists, sync the directory.
         let disk = disk.clone();
         // Two stores syncing one table would each overwrite the other's.
         let lock = disk.lock(dir).context("locking", dir)?;
@@ -127,6 +128,7 @@ impl<T: TableFile> OneTableStore<T> {
             bytes_written: 0,
             _lock: lock,
         })
+        // ANCHOR_END: todo_open
     }
     // ANCHOR_END: open
 
@@ -183,6 +185,7 @@ impl<T: TableFile> KvStore for OneTableStore<T> {
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         check_key(key)?;
+        // ANCHOR: todo_get The buffer first (a None there is a delete), then the table.
         match self.buffer.get(key) {
             Some(buffered) => Ok(buffered.clone()),
             None => match &self.table {
@@ -190,10 +193,12 @@ impl<T: TableFile> KvStore for OneTableStore<T> {
                 None => Ok(None),
             },
         }
+        // ANCHOR_END: todo_get
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<()> {
         check_key(key)?;
+        // ANCHOR: todo_delete Remember the delete in the buffer only if the table may hold the key; else just drop it from the buffer.
         // Whether the table may hold the key costs no read (chapter 4's
         // index holds every key); only then does the delete need
         // remembering.
@@ -203,6 +208,7 @@ impl<T: TableFile> KvStore for OneTableStore<T> {
             self.buffer.remove(key);
         }
         Ok(())
+        // ANCHOR_END: todo_delete
     }
 
     fn scan(&self, range: KeyRange) -> Result<Scan<'_>> {
@@ -218,6 +224,7 @@ impl<T: TableFile> KvStore for OneTableStore<T> {
         // The buffer merged over the old table, streamed into a new table
         // beside it, synced, opened, and renamed over it: a crash at any
         // point leaves the old table or the new one.
+        // ANCHOR: todo_sync Write the merged buffer and table to a temp table, rename it over the old, adopt it, clear the buffer, sync the directory.
         let temp = atomic::temp_path(&self.path);
         let new = self.write_table(&temp).and_then(|new| {
             self.disk
@@ -253,6 +260,7 @@ impl<T: TableFile> KvStore for OneTableStore<T> {
         atomic::sync_dir(&self.disk, atomic::parent(&self.path))?;
         self.table_unsynced = false;
         Ok(())
+        // ANCHOR_END: todo_sync
     }
     // ANCHOR_END: sync
 

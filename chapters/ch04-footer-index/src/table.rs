@@ -30,6 +30,7 @@ impl Table {
     /// file, one read of the index it points to, both checked. The records
     /// are not read.
     pub fn open(disk: &Disk, path: &Path) -> Result<Table> {
+        // ANCHOR: todo_open Read and decode the footer from the file's last FOOTER_LEN bytes, then read and decode the index it points to.
         let file = CountingFile::open(disk, path)?;
         if file.len() < FOOTER_LEN as u64 {
             return Err(Error::corruption(
@@ -58,6 +59,7 @@ impl Table {
         }
         let index = Index::decode(path, bytes, &footer)?;
         Ok(Table { file, index })
+        // ANCHOR_END: todo_open
     }
 }
 // ANCHOR_END: table
@@ -90,6 +92,7 @@ impl Table {
     /// The value stored under `key`: a binary search in the index, then one
     /// read of exactly the record's bytes, checked against the index.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        // ANCHOR: todo_get Find the key in the index, read exactly its record, check it (self.check), return the value.
         let Some(entry) = self.index.find(key) else {
             return Ok(None);
         };
@@ -101,6 +104,7 @@ impl Table {
         let value_start = RECORD_HEADER_LEN + key.len();
         record.drain(..value_start);
         Ok(Some(record))
+        // ANCHOR_END: todo_get
     }
 
     /// Checks that `bytes` are the record `entry` describes (its checksum,
@@ -207,6 +211,7 @@ impl Iterator for TableScan<'_> {
     type Item = Result<KeyValue>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        // ANCHOR: todo_scan_next Yield the next entry's record (self.record, self.table.check) as owned bytes; after an error, end the scan.
         if self.next >= self.end {
             return None;
         }
@@ -222,6 +227,7 @@ impl Iterator for TableScan<'_> {
             self.end
         };
         Some(result)
+        // ANCHOR_END: todo_scan_next
     }
 }
 // ANCHOR_END: scan

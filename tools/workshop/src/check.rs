@@ -1,0 +1,106 @@
+//! Running a starter's tests, one target at a time, and reading what
+//! passed.
+
+use std::path::Path;
+use std::process::Command;
+
+/// One test target's results.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TargetResult {
+    /// `--lib`, or the test file's name.
+    pub target: String,
+    /// Tests that passed.
+    pub passed: Vec<String>,
+    /// Tests that failed.
+    pub failed: Vec<String>,
+    /// Tests ignored.
+    pub ignored: usize,
+}
+
+impl TargetResult {
+    /// Every test ran and passed.
+    pub fn green(&self) -> bool {
+        self.failed.is_empty() && !self.passed.is_empty()
+    }
+}
+
+/// The results in libtest's plain output `stdout`, for `target`.
+pub fn parse(target: &str, stdout: &str) -> TargetResult {
+    let mut out = TargetResult {
+        target: target.to_string(),
+        ..Default::default()
+    };
+    for line in stdout.lines() {
+        let Some(rest) = line.strip_prefix("test ") else {
+            continue;
+        };
+        let Some((name, outcome)) = rest.rsplit_once(" ... ") else {
+            continue;
+        };
+        match outcome.trim() {
+            "ok" => out.passed.push(name.to_string()),
+            "FAILED" => out.failed.push(name.to_string()),
+            o if o.starts_with("ignored") => out.ignored += 1,
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Builds the starter at `dir` with its tests; the compiler's complaint if
+/// it does not build.
+pub fn build(dir: &Path) -> Result<(), String> {
+    let output = Command::new(cargo())
+        .args(["test", "--no-run", "--quiet"])
+        .current_dir(dir)
+        .output()
+        .map_err(|e| format!("running cargo in {}: {e}", dir.display()))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+/// Runs the tests of `target` (`--lib`, or a test file's name) in the
+/// starter at `dir`.
+pub fn run(dir: &Path, target: &str) -> Result<TargetResult, String> {
+    let mut cmd = Command::new(cargo());
+    cmd.arg("test").current_dir(dir);
+    if target == "--lib" {
+        cmd.arg("--lib");
+    } else {
+        cmd.args(["--test", target]);
+    }
+    // Snapshots are compared, never written, and a failing test's panic
+    // message is all the reader needs from a starter's run.
+    cmd.args(["--", "--test-threads=2"])
+        .env("INSTA_UPDATE", "no")
+        .env("RUST_BACKTRACE", "0");
+    let output = cmd
+        .output()
+        .map_err(|e| format!("running cargo in {}: {e}", dir.display()))?;
+    Ok(parse(target, &String::from_utf8_lossy(&output.stdout)))
+}
+
+/// The cargo that runs this tool, as cargo tells its children.
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libtest_lines_are_read() {
+        let out = "\nrunning 4 tests\ntest a ... ok\ntest m::b ... FAILED\n\
+                   test c ... ignored, slow\ntest d ... ok\n\nfailures:\n\n\
+                   test result: FAILED. 2 passed; 1 failed; 1 ignored\n";
+        let r = parse("conformance", out);
+        assert_eq!(r.passed, ["a", "d"]);
+        assert_eq!(r.failed, ["m::b"]);
+        assert_eq!(r.ignored, 1);
+        assert!(!r.green());
+    }
+}

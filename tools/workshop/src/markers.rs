@@ -1,0 +1,208 @@
+//! The markers in the real source around the bodies a reader writes.
+//!
+//! A marked body is an mdBook anchor whose name starts with `todo_`, with
+//! a one-line hint after the name:
+//!
+//! ```text
+//!     // ANCHOR: todo_encode Write the key's length, the key, then the value.
+//!     ...the reference body...
+//!     // ANCHOR_END: todo_encode
+//! ```
+//!
+//! Anchors because mdBook drops every anchor line from what it includes,
+//! so the markers never show in the book, and a page can include exactly
+//! the body the reader is asked to write. A marked region must be the end
+//! of its block (what follows it is only the closing brace): the starter
+//! replaces it with `todo!("hint")`, whose type fits any block.
+
+use std::fmt;
+
+/// The prefix of an anchor name that marks a body to write.
+pub const PREFIX: &str = "todo_";
+
+/// One marked body in a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marked {
+    /// The anchor's name, without the prefix.
+    pub name: String,
+    /// The one-line hint.
+    pub hint: String,
+    /// The line of the opening marker, counted from 1.
+    pub line: usize,
+    /// The line of its `todo!` in the starter, counted from 1.
+    pub starter_line: usize,
+    /// Lines of reference code the marker holds.
+    pub lines: usize,
+}
+
+/// A file's markers do not pair up.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MarkerError {
+    /// The line, counted from 1.
+    pub line: usize,
+    /// What is wrong.
+    pub what: String,
+}
+
+impl fmt::Display for MarkerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.what)
+    }
+}
+
+/// The name after `ANCHOR:` or `ANCHOR_END:` on `line`, with the rest of
+/// the line, if the line is such a comment for a marked body.
+fn marker<'a>(line: &'a str, keyword: &str) -> Option<(&'a str, &'a str)> {
+    let rest = line.trim_start().strip_prefix("//")?.trim_start();
+    let rest = rest.strip_prefix(keyword)?.trim_start();
+    let name = rest.strip_prefix(PREFIX)?;
+    let end = name
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(name.len());
+    Some((&name[..end], name[end..].trim()))
+}
+
+/// `source` with every marked body replaced by `todo!` with its hint, and
+/// the bodies it replaced.
+pub fn strip(source: &str) -> Result<(String, Vec<Marked>), MarkerError> {
+    let mut out = String::with_capacity(source.len());
+    let mut out_lines = 0;
+    let mut marked = Vec::new();
+    // The body being skipped: its marker, and its indentation.
+    let mut open: Option<(Marked, String)> = None;
+    for (i, line) in source.lines().enumerate() {
+        let number = i + 1;
+        if let Some((name, hint)) = marker(line, "ANCHOR:") {
+            if let Some((outer, _)) = &open {
+                return Err(MarkerError {
+                    line: number,
+                    what: format!(
+                        "todo_{name} opens inside todo_{} (line {}); marked bodies do not nest",
+                        outer.name, outer.line
+                    ),
+                });
+            }
+            if hint.is_empty() {
+                return Err(MarkerError {
+                    line: number,
+                    what: format!("todo_{name} has no hint after its name"),
+                });
+            }
+            let indent: String = line.chars().take_while(|c| c.is_whitespace()).collect();
+            open = Some((
+                Marked {
+                    name: name.to_string(),
+                    hint: hint.to_string(),
+                    line: number,
+                    starter_line: out_lines + 1,
+                    lines: 0,
+                },
+                indent,
+            ));
+            continue;
+        }
+        if let Some((name, _)) = marker(line, "ANCHOR_END:") {
+            match open.take() {
+                Some((m, indent)) if m.name == name => {
+                    out.push_str(&format!("{indent}todo!({:?})\n", m.hint));
+                    out_lines += 1;
+                    marked.push(m);
+                }
+                Some((m, _)) => {
+                    return Err(MarkerError {
+                        line: number,
+                        what: format!("todo_{name} closes, but todo_{} is open", m.name),
+                    });
+                }
+                None => {
+                    return Err(MarkerError {
+                        line: number,
+                        what: format!("todo_{name} closes without opening"),
+                    });
+                }
+            }
+            continue;
+        }
+        match &mut open {
+            Some((m, _)) => m.lines += 1,
+            None => {
+                out.push_str(line);
+                out.push('\n');
+                out_lines += 1;
+            }
+        }
+    }
+    if let Some((m, _)) = open {
+        return Err(MarkerError {
+            line: m.line,
+            what: format!("todo_{} never closes", m.name),
+        });
+    }
+    Ok((out, marked))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCE: &str = "\
+fn encode(key: &[u8]) -> Vec<u8> {
+    // ANCHOR: todo_encode Write the key's length, then the key.
+    let mut out = Vec::new();
+    out.extend_from_slice(&(key.len() as u32).to_le_bytes());
+    out.extend_from_slice(key);
+    out
+    // ANCHOR_END: todo_encode
+}
+// ANCHOR: listing
+fn kept() {}
+// ANCHOR_END: listing
+";
+
+    #[test]
+    fn a_marked_body_becomes_todo_with_its_hint() {
+        let (out, marked) = strip(SOURCE).unwrap();
+        assert_eq!(
+            out,
+            "\
+fn encode(key: &[u8]) -> Vec<u8> {
+    todo!(\"Write the key's length, then the key.\")
+}
+// ANCHOR: listing
+fn kept() {}
+// ANCHOR_END: listing
+"
+        );
+        assert_eq!(
+            marked,
+            [Marked {
+                name: "encode".into(),
+                hint: "Write the key's length, then the key.".into(),
+                line: 2,
+                starter_line: 2,
+                lines: 4,
+            }]
+        );
+    }
+
+    #[test]
+    fn markers_that_do_not_pair_are_errors() {
+        let unclosed = "// ANCHOR: todo_a hint\nx\n";
+        assert_eq!(strip(unclosed).unwrap_err().line, 1);
+        let stray = "x\n// ANCHOR_END: todo_a\n";
+        assert_eq!(strip(stray).unwrap_err().line, 2);
+        let nested = "// ANCHOR: todo_a hint\n// ANCHOR: todo_b hint\n";
+        assert!(strip(nested).unwrap_err().what.contains("nest"));
+        let crossed = "// ANCHOR: todo_a hint\n// ANCHOR_END: todo_b\n";
+        assert!(strip(crossed).unwrap_err().what.contains("todo_a is open"));
+        let silent = "// ANCHOR: todo_a\n// ANCHOR_END: todo_a\n";
+        assert!(strip(silent).unwrap_err().what.contains("no hint"));
+    }
+
+    #[test]
+    fn a_file_without_markers_is_unchanged() {
+        let (out, marked) = strip("fn a() {}\n// ANCHOR: x\n").unwrap();
+        assert_eq!(out, "fn a() {}\n// ANCHOR: x\n");
+        assert!(marked.is_empty());
+    }
+}
