@@ -128,6 +128,7 @@ pub const MAX_FILE_LEN: u64 = (6 * (MAX_KEY_LEN + MAX_VALUE_LEN) + 7 + TAIL_LEN)
 /// The file content for `key` and `value`: `[value, key, checksum]` and a
 /// newline, the checksum computed over the bytes before it.
 pub fn encode(key: &[u8], value: &[u8]) -> Result<Vec<u8>> {
+    // ANCHOR: todo_encode [value, key, as JSON strings or byte arrays (JsonBytes), then the checksum tail over the bytes before it.
     let mut out = vec![b'['];
     for bytes in [value, key] {
         serde_json::to_writer(&mut out, &JsonBytes::new(bytes))
@@ -139,6 +140,7 @@ pub fn encode(key: &[u8], value: &[u8]) -> Result<Vec<u8>> {
     out.extend_from_slice(format!("{crc:08x}").as_bytes());
     out.extend_from_slice(TAIL_CLOSE);
     Ok(out)
+    // ANCHOR_END: todo_encode
 }
 // ANCHOR_END: encode
 
@@ -234,6 +236,7 @@ const EXPECTED: &str = "a JSON array [value, key, {\"crc32\": ...}], value and k
 /// content is not what [`encode`] writes. The checksum is checked first:
 /// every byte the parser then reads is as it was written.
 pub fn decode(path: &Path, bytes: &[u8]) -> Result<KeyValue> {
+    // ANCHOR: todo_decode Check the checksum first (check_checksum), then parse the three-element array; errors name the file and the offset.
     check_checksum(path, bytes)?;
     // The third element was checked byte for byte; the parser only makes
     // sure that it ends an array of exactly three.
@@ -274,6 +277,7 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<KeyValue> {
         }
     }
     Ok((key, value))
+    // ANCHOR_END: todo_decode
 }
 // ANCHOR_END: decode
 

@@ -38,16 +38,20 @@ impl Slot {
     /// The fan-out directory: the first two hex digits of the hash, so 256
     /// directories share the files instead of one directory holding all.
     pub fn dir_name(self) -> String {
+        // ANCHOR: todo_dir_name The hash's top byte as two lowercase hex digits.
         format!("{:02x}", self.hash >> 56)
+        // ANCHOR_END: todo_dir_name
     }
 
     /// `<16 hex digits>.json` for slot 0, `<16 hex digits>.<index>.json`
     /// after it.
     pub fn file_name(self) -> String {
+        // ANCHOR: todo_file_name 16 lowercase hex digits of the hash, then .json for slot 0, or .<index>.json after it.
         match self.index {
             0 => format!("{:016x}.json", self.hash),
             i => format!("{:016x}.{i}.json", self.hash),
         }
+        // ANCHOR_END: todo_file_name
     }
 
     /// The file's path under the store's root directory.
@@ -68,6 +72,7 @@ impl Slot {
     /// `None` when the names are not ones this store writes (a stray file,
     /// or a file in the wrong directory).
     pub fn parse(dir_name: &str, file_name: &str) -> Option<Slot> {
+        // ANCHOR: todo_parse Exactly the names file_name writes (16 lowercase hex digits, an index without a leading zero), in their own directory.
         let stem = file_name.strip_suffix(".json")?;
         let (hex, index) = match stem.split_once('.') {
             None => (stem, 0),
@@ -88,12 +93,15 @@ impl Slot {
             index,
         };
         (slot.dir_name() == dir_name).then_some(slot)
+        // ANCHOR_END: todo_parse
     }
 }
 
 /// Whether `dir_name` is one of the 256 fan-out directory names.
 pub fn is_fan_out_dir(dir_name: &str) -> bool {
+    // ANCHOR: todo_is_fan_out_dir Two lowercase hex digits.
     dir_name.len() == 2 && dir_name.bytes().all(is_lower_hex)
+    // ANCHOR_END: todo_is_fan_out_dir
 }
 
 /// The digits names are written with (`from_str_radix` alone would also

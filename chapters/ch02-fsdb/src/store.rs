@@ -129,6 +129,7 @@ impl FsStore {
     /// temporary files a crash may have left, and checks that every file is
     /// one the store wrote.
     pub fn open_with(dir: &Path, options: &Options) -> Result<FsStore> {
+        // ANCHOR: todo_open Refuse a foreign directory, lock it, check or create the marker, list the files (removing temps); every directory is unsynced.
         if options.hash_bits > 64 {
             return Err(Error::InvalidInput(format!(
                 "hash_bits is {}; a 64-bit hash has at most 64",
@@ -170,6 +171,7 @@ impl FsStore {
             store.sync_dirs()?;
         }
         Ok(store)
+        // ANCHOR_END: todo_open
     }
     // ANCHOR_END: open
 
@@ -221,6 +223,7 @@ impl FsStore {
     /// back must hash to the file's name: a file copied or renamed by hand
     /// would otherwise answer for a key it does not hold.
     fn read_slot(&self, slot: Slot) -> Result<Option<KeyValue>> {
+        // ANCHOR: todo_read_slot Read the slot's file if it exists (one read), decode it; a missing file is None.
         let path = slot.path(&self.root);
         let Some(bytes) = atomic::read_file(&self.options.disk, &path, content::MAX_FILE_LEN)?
         else {
@@ -243,6 +246,7 @@ impl FsStore {
             ));
         }
         Ok(Some((key, value)))
+        // ANCHOR_END: todo_read_slot
     }
     // ANCHOR_END: read_slot
 
@@ -250,6 +254,7 @@ impl FsStore {
     /// Looks for `key` in the slots of its hash, in order, up to the first
     /// missing one. Without collisions that is one file read.
     fn find(&self, key: &[u8]) -> Result<Probe> {
+        // ANCHOR: todo_find Probe the key's slots from 0: the slot holding the key, or the first free one.
         let mut slot = Slot {
             hash: key_hash(key, self.options.hash_bits),
             index: 0,
@@ -261,6 +266,7 @@ impl FsStore {
                 Some(_) => slot = self.next_slot(slot)?,
             }
         }
+        // ANCHOR_END: todo_find
     }
     // ANCHOR_END: find
 
@@ -428,6 +434,7 @@ impl FsStore {
 impl KvStore for FsStore {
     // ANCHOR: set
     fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        // ANCHOR: todo_set Check key and value; find the slot; write the file atomically (temp, fsync, rename); note its directory as changed.
         check_key(key)?;
         check_value(value)?;
         self.check_syncs()?;
@@ -440,19 +447,23 @@ impl KvStore for FsStore {
         atomic::replace(&self.options.disk, &path, &content)?;
         self.bytes_written += content.len() as u64;
         self.changed_dir(atomic::parent(&path))
+        // ANCHOR_END: todo_set
     }
     // ANCHOR_END: set
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        // ANCHOR: todo_get Check the key; find its slot; its value if the key is there.
         check_key(key)?;
         Ok(match self.find(key)? {
             Probe::Found { value, .. } => Some(value),
             Probe::Absent(_) => None,
         })
+        // ANCHOR_END: todo_get
     }
 
     // ANCHOR: delete
     fn delete(&mut self, key: &[u8]) -> Result<()> {
+        // ANCHOR: todo_delete Find the key; remove its file; move the last slot of its chain into the hole so the probe never stops early.
         check_key(key)?;
         self.check_syncs()?;
         let Probe::Found { slot, .. } = self.find(key)? else {
@@ -494,11 +505,13 @@ impl KvStore for FsStore {
                 .context("moving a colliding key into place", &from)?;
         }
         self.changed_dir(atomic::parent(&path))
+        // ANCHOR_END: todo_delete
     }
     // ANCHOR_END: delete
 
     // ANCHOR: scan
     fn scan(&self, range: KeyRange) -> Result<Scan<'_>> {
+        // ANCHOR: todo_scan List every file (self.list), keep the keys in the range, sort them: hashed names keep no order.
         if range.is_empty() {
             return Ok(Box::new(std::iter::empty()));
         }
@@ -534,15 +547,18 @@ impl KvStore for FsStore {
                 )),
             },
         )))
+        // ANCHOR_END: todo_scan
     }
     // ANCHOR_END: scan
 
     // ANCHOR: sync
     fn sync(&mut self) -> Result<()> {
+        // ANCHOR: todo_sync Sync every directory changed since the last sync.
         // Every file's content was synced before its rename; what is left
         // is the renames (and removals), which live in the directories.
         self.check_syncs()?;
         self.sync_dirs()
+        // ANCHOR_END: todo_sync
     }
     // ANCHOR_END: sync
 

@@ -40,6 +40,7 @@ pub struct EntryRef<'a> {
 /// Appends one entry to `out`. The caller has checked the contract's
 /// limits, so both lengths fit their fields.
 pub fn push_entry(out: &mut Vec<u8>, key: &[u8], value: Option<&[u8]>) {
+    // ANCHOR: todo_push_entry A kind byte (value or tombstone), key_len (u16), value_len (u32), the key, the value; little-endian.
     let (kind, bytes) = match value {
         Some(v) => (KIND_VALUE, v),
         None => (KIND_TOMBSTONE, &[][..]),
@@ -49,6 +50,7 @@ pub fn push_entry(out: &mut Vec<u8>, key: &[u8], value: Option<&[u8]>) {
     out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
     out.extend_from_slice(key);
     out.extend_from_slice(bytes);
+    // ANCHOR_END: todo_push_entry
 }
 
 /// The encoded length of an entry.
@@ -84,6 +86,7 @@ impl EntrySpan {
 /// contract's limits, and that the entry fits. `file_offset` is where
 /// `bytes` starts in `path`, for errors.
 pub fn decode_entry(path: &Path, bytes: &[u8], at: usize, file_offset: u64) -> Result<EntrySpan> {
+    // ANCHOR: todo_decode_entry Read the kind and both lengths, check them (kind, limits, a tombstone has no value, the entry fits); return the spans.
     let here = file_offset + at as u64;
     let Some(header) = bytes.get(at..at + ENTRY_HEADER_LEN) else {
         return Err(Error::corruption(
@@ -136,6 +139,7 @@ pub fn decode_entry(path: &Path, bytes: &[u8], at: usize, file_offset: u64) -> R
         value: (kind == KIND_VALUE).then_some(value_start..next),
         next,
     })
+    // ANCHOR_END: todo_decode_entry
 }
 // ANCHOR_END: decode_entry
 

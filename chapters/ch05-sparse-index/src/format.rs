@@ -182,22 +182,26 @@ pub struct BlockHandle {
 
 /// Appends one index entry for `handle` to `out`.
 pub fn push_handle(out: &mut Vec<u8>, handle: &BlockHandle) {
+    // ANCHOR: todo_push_handle The last key's length (u16), the block's offset (u64), length (u32) and entry count (u32), then the last key.
     out.extend_from_slice(&(handle.last_key.len() as u16).to_le_bytes());
     out.extend_from_slice(&handle.offset.to_le_bytes());
     out.extend_from_slice(&handle.len.to_le_bytes());
     out.extend_from_slice(&handle.entries.to_le_bytes());
     out.extend_from_slice(&handle.last_key);
+    // ANCHOR_END: todo_push_handle
 }
 
 /// The index block for a table of `count` entries starting with
 /// `first_key`, with `handles` for its blocks.
 pub fn encode_index(count: u64, first_key: &[u8], handles: &[u8]) -> Vec<u8> {
+    // ANCHOR: todo_encode_index The entry count (u64), the first key's length (u16) and the first key, then the handles.
     let mut out = Vec::with_capacity(INDEX_HEADER_LEN + first_key.len() + handles.len());
     out.extend_from_slice(&count.to_le_bytes());
     out.extend_from_slice(&(first_key.len() as u16).to_le_bytes());
     out.extend_from_slice(first_key);
     out.extend_from_slice(handles);
     out
+    // ANCHOR_END: todo_encode_index
 }
 
 // ANCHOR: index
@@ -235,6 +239,7 @@ impl BlockIndex {
     /// tile the data section exactly, in order, with ascending last keys
     /// and counts that add up.
     pub fn decode(path: &Path, bytes: &[u8], footer: &Footer) -> Result<BlockIndex> {
+        // ANCHOR: todo_index_decode Read the count, the first key and every handle; check the blocks tile the data section in order, last keys ascending, counts adding up.
         let base = footer.index_offset;
         let bad = |at: usize, expected: String, found: String| {
             Error::corruption(path, base + at as u64, expected, found)
@@ -351,6 +356,7 @@ impl BlockIndex {
             first_key: first_key.into(),
             blocks,
         })
+        // ANCHOR_END: todo_index_decode
     }
     // ANCHOR_END: decode_index
 
@@ -359,21 +365,25 @@ impl BlockIndex {
     /// key is at least `key`. `None` when `key` is outside the table's
     /// range, which costs no read.
     pub fn find(&self, key: &[u8]) -> Option<usize> {
+        // ANCHOR: todo_find None outside the table's keys; else the first block whose last key is at least the key (a partition point).
         if self.blocks.is_empty() || key < &*self.first_key {
             return None;
         }
         let i = self.blocks.partition_point(|b| &*b.last_key < key);
         (i < self.blocks.len()).then_some(i)
+        // ANCHOR_END: todo_find
     }
 
     /// The first block that can hold a key at or after `start`.
     pub fn seek(&self, start: std::ops::Bound<&[u8]>) -> usize {
+        // ANCHOR: todo_seek The first block whose last key is at or past the start bound (a partition point).
         use std::ops::Bound::*;
         match start {
             Unbounded => 0,
             Included(k) => self.blocks.partition_point(|b| &*b.last_key < k),
             Excluded(k) => self.blocks.partition_point(|b| &*b.last_key <= k),
         }
+        // ANCHOR_END: todo_seek
     }
     // ANCHOR_END: find
 

@@ -82,6 +82,7 @@ impl<'a, W: Write> TableWriter<'a, W> {
     /// Appends an entry: a value, or a tombstone (`None`). Keys must come
     /// in strictly ascending order.
     pub fn add(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
+        // ANCHOR: todo_add Check the key, value and order; close the block first if this entry would pass the block size; push the entry.
         self.check_usable()?;
         check_key(key)?;
         if let Some(value) = value {
@@ -104,11 +105,13 @@ impl<'a, W: Write> TableWriter<'a, W> {
         self.last_key.clear();
         self.last_key.extend_from_slice(key);
         Ok(())
+        // ANCHOR_END: todo_add
     }
 
     /// Writes the block being filled, with its CRC-32, and records its
     /// handle.
     fn finish_block(&mut self) -> Result<()> {
+        // ANCHOR: todo_finish_block Write the block and its CRC-32, record its handle (last key, offset, length, entries), start a new block.
         let crc = crc32fast::hash(&self.block);
         let len = self.block.len() + block::BLOCK_TRAILER_LEN;
         let written = self
@@ -137,6 +140,7 @@ impl<'a, W: Write> TableWriter<'a, W> {
         self.block.clear();
         self.block_entries = 0;
         Ok(())
+        // ANCHOR_END: todo_finish_block
     }
     // ANCHOR_END: add
 
@@ -162,6 +166,7 @@ impl<'a, W: Write> TableWriter<'a, W> {
     /// this chapter does not read: chapter 6 keeps a Bloom filter there,
     /// with its own checksum), and the footer.
     pub fn finish_with_meta(mut self, meta: &[u8]) -> Result<Finished<W>> {
+        // ANCHOR: todo_finish Close the last block, then write the index block, the meta bytes and the footer that points to both.
         self.check_usable()?;
         if !self.block.is_empty() {
             self.finish_block()?;
@@ -188,6 +193,7 @@ impl<'a, W: Write> TableWriter<'a, W> {
             footer,
             index,
         })
+        // ANCHOR_END: todo_finish
     }
     // ANCHOR_END: finish
 
@@ -241,6 +247,7 @@ impl Table {
     /// Opens the table at `path`: one read of the footer, one of the index
     /// block, both checked. No data block is read.
     pub fn open(disk: &Disk, path: &Path) -> Result<Table> {
+        // ANCHOR: todo_open Read and decode the footer at the end of the file, then read the index block it points to (from_parts checks it).
         let file = CountingFile::open(disk, path)?;
         if file.len() < FOOTER_LEN as u64 {
             return Err(Error::corruption(
@@ -265,6 +272,7 @@ impl Table {
         let mut index = vec![0; len];
         file.read_exact_at(&mut index, footer.index_offset)?;
         Table::from_parts(file, &footer, &index)
+        // ANCHOR_END: todo_open
     }
 }
 // ANCHOR_END: table
@@ -340,6 +348,7 @@ impl Table {
     /// can hold it (or none, at no cost), and that block is read and
     /// searched.
     pub fn get(&self, key: &[u8]) -> Result<Lookup> {
+        // ANCHOR: todo_get Find the one block that may hold the key, read it, walk it with check_block; a value, a tombstone or nothing.
         let Some(i) = self.index.find(key) else {
             return Ok(Lookup::Absent);
         };
@@ -351,6 +360,7 @@ impl Table {
             Some(None) => Lookup::Deleted,
             None => Lookup::Absent,
         })
+        // ANCHOR_END: todo_get
     }
     // ANCHOR_END: get
 
@@ -384,6 +394,7 @@ impl Table {
         at: usize,
         find: Option<&[u8]>,
     ) -> Result<(&'b [u8], Option<EntrySpan>)> {
+        // ANCHOR: todo_check_block Check the CRC-32, then walk every entry: ascending, within the block's keys, as many as the index says; note the one sought.
         let handle = &self.index.blocks[i];
         let block = &bytes[at..at + handle.len as usize];
         let entries = check_crc(self.path(), block, handle.offset)?;
@@ -420,6 +431,7 @@ impl Table {
             ));
         }
         Ok((entries, found))
+        // ANCHOR_END: todo_check_block
     }
     // ANCHOR_END: check_block
 
@@ -572,6 +584,7 @@ impl Cursor<'_> {
 
     /// Moves to the next entry of the range: where it lies in the buffer.
     fn advance(&mut self) -> Result<Option<EntrySpan>> {
+        // ANCHOR: todo_cursor_advance The next entry in the range: step through the buffered blocks (fill reads more), skip keys before the start, stop past the end.
         loop {
             if self.done {
                 return Ok(None);
@@ -608,6 +621,7 @@ impl Cursor<'_> {
             }
             return Ok(Some(found));
         }
+        // ANCHOR_END: todo_cursor_advance
     }
     // ANCHOR_END: next_entry
 

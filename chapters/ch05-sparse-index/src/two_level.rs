@@ -104,6 +104,7 @@ pub fn write_two_level<W: Write>(
     interval: u32,
     entries: Scan<'_>,
 ) -> Result<()> {
+    // ANCHOR: todo_write_two_level Write chapter 4's table, then a sample of every interval-th index entry (key, record, place, slice CRC) and the top footer.
     let mut writer = TableWriter::new(path, &mut *out);
     for entry in entries {
         let (key, value) = entry?;
@@ -150,6 +151,7 @@ pub fn write_two_level<W: Write>(
     out.write_all(&top)
         .and_then(|()| out.write_all(&footer))
         .context("writing", path)
+    // ANCHOR_END: todo_write_two_level
 }
 // ANCHOR_END: write
 
@@ -159,6 +161,7 @@ impl TwoLevelTable {
     /// chapter 4's footer and the top index together. The full index is
     /// not read.
     pub fn open(disk: &Disk, path: &Path) -> Result<TwoLevelTable> {
+        // ANCHOR: todo_two_level_open Read the top footer, then the samples it points to (decode_samples); the full index stays on disk.
         let file = CountingFile::open(disk, path)?;
         let len = file.len();
         let least = (TOP_FOOTER_LEN + TABLE_FOOTER_LEN) as u64;
@@ -200,6 +203,7 @@ impl TwoLevelTable {
             samples,
             last_key,
         })
+        // ANCHOR_END: todo_two_level_open
     }
     // ANCHOR_END: open
 }
@@ -312,8 +316,10 @@ impl TwoLevelTable {
     /// The sample whose slice can hold `key`: the last sample at or before
     /// it. `None` if `key` is outside the table's keys: no read.
     fn slice_of(&self, key: &[u8]) -> Option<usize> {
+        // ANCHOR: todo_slice_of The last sample at or before the key (a partition point); None outside the table's keys.
         let i = self.samples.partition_point(|s| &*s.key <= key);
         (i > 0 && key <= &*self.last_key).then(|| i - 1)
+        // ANCHOR_END: todo_slice_of
     }
 
     /// Reads slice `i` of the full index (one read) and checks its CRC.
@@ -395,6 +401,7 @@ impl TwoLevelTable {
     /// The value of `key`: the slice of the full index found in memory,
     /// one read of it, a search in it, one read of the record.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        // ANCHOR: todo_two_level_get The slice in memory, one read of it, a binary search in it, one read of the record, checked.
         let Some(i) = self.slice_of(key) else {
             return Ok(None);
         };
@@ -420,6 +427,7 @@ impl TwoLevelTable {
         let mut record = vec![0; len as usize];
         self.file.read_exact_at(&mut record, entry.offset)?;
         self.check_record(entry, end, &record).map(Some)
+        // ANCHOR_END: todo_two_level_get
     }
     // ANCHOR_END: get
 

@@ -54,6 +54,7 @@ impl BloomFilter {
     /// A filter of `keys` with about `bits_per_key` bits each. The number
     /// of probes that makes false positives rarest is `bits_per_key × ln 2`.
     pub fn build<'a>(keys: impl ExactSizeIterator<Item = &'a [u8]>, bits_per_key: u32) -> Self {
+        // ANCHOR: todo_bloom_build Bits: n x bits_per_key, at least 64, in whole bytes; probes: bits_per_key x ln 2, rounded, 1 to MAX_PROBES; add every key.
         let wanted = (keys.len() as u64).saturating_mul(u64::from(bits_per_key));
         let bits = wanted.clamp(64, MAX_LEN * 8 / 2).div_ceil(8) as usize;
         let probes = (f64::from(bits_per_key) * std::f64::consts::LN_2).round();
@@ -65,30 +66,37 @@ impl BloomFilter {
             filter.add(key);
         }
         filter
+        // ANCHOR_END: todo_bloom_build
     }
 
     fn add(&mut self, key: &[u8]) {
+        // ANCHOR: todo_bloom_add Set the bit at each of the key's positions.
         for bit in self.positions(key) {
             self.bits[bit / 8] |= 1 << (bit % 8);
         }
+        // ANCHOR_END: todo_bloom_add
     }
 
     /// `false` if `key` was certainly not added; `true` if it was, or by
     /// chance.
     pub fn may_contain(&self, key: &[u8]) -> bool {
+        // ANCHOR: todo_bloom_may_contain True only if every one of the key's positions is set.
         self.positions(key)
             .all(|bit| self.bits[bit / 8] & (1 << (bit % 8)) != 0)
+        // ANCHOR_END: todo_bloom_may_contain
     }
 
     /// The k bit positions of `key`: one 64-bit hash split in two, h1 and
     /// h2, and probe i at h1 + i × h2 (double hashing: k hashes for the
     /// price of one, as good for a filter as k independent ones).
     fn positions(&self, key: &[u8]) -> impl Iterator<Item = usize> + use<> {
+        // ANCHOR: todo_iter_bloom_positions One 64-bit hash split into h1 and h2; probe i is at (h1 + i x h2) mod m (double hashing).
         let hash = XxHash3_64::oneshot(key);
         let (h1, h2) = (hash as u32, (hash >> 32) as u32);
         let m = (self.bits.len() * 8) as u64;
         (0..u32::from(self.probes))
             .map(move |i| (u64::from(h1.wrapping_add(i.wrapping_mul(h2))) % m) as usize)
+        // ANCHOR_END: todo_iter_bloom_positions
     }
     // ANCHOR_END: filter
 
@@ -109,6 +117,7 @@ impl BloomFilter {
 
     /// The filter's bytes, as the meta section holds them.
     pub fn encode(&self) -> Vec<u8> {
+        // ANCHOR: todo_bloom_encode Magic, version, the probe count, two zero bytes, the bit count (u32), the bits, then a CRC-32 of all of it.
         let mut out = Vec::with_capacity(HEADER_LEN + self.bits.len() + 4);
         out.extend_from_slice(&MAGIC);
         out.push(VERSION);
@@ -119,6 +128,7 @@ impl BloomFilter {
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
         out
+        // ANCHOR_END: todo_bloom_encode
     }
 
     // ANCHOR: decode
@@ -127,6 +137,7 @@ impl BloomFilter {
     /// field. A damaged filter is an error, never a filter that says "not
     /// here" for a key the table holds.
     pub fn decode(path: &Path, offset: u64, bytes: &[u8]) -> Result<BloomFilter> {
+        // ANCHOR: todo_bloom_decode The CRC-32 first, then every field; a damaged filter is an error, never a filter that forgets keys.
         let corrupt = |at: usize, expected: String, found: String| {
             Error::corruption(path, offset + at as u64, expected, found)
         };
@@ -171,6 +182,7 @@ impl BloomFilter {
             bits: body[HEADER_LEN..].to_vec(),
             probes,
         })
+        // ANCHOR_END: todo_bloom_decode
     }
     // ANCHOR_END: decode
 }

@@ -87,6 +87,7 @@ impl Targets {
 // ANCHOR: pick
 /// The compaction due, if any: the level furthest over its target.
 pub fn pick(levels: &Levels, targets: &Targets, pointers: &[Vec<u8>]) -> Option<Job> {
+    // ANCHOR: todo_compaction_pick The level furthest over its target (score above 1), and its job.
     let (level, score) = (0..MAX_LEVELS)
         .map(|level| (level, targets.score(levels, level)))
         .max_by(|a, b| a.1.total_cmp(&b.1))?;
@@ -98,6 +99,7 @@ pub fn pick(levels: &Levels, targets: &Targets, pointers: &[Vec<u8>]) -> Option<
         level,
         pointers.get(level).map_or(&[], Vec::as_slice),
     )
+    // ANCHOR_END: todo_compaction_pick
 }
 
 /// The compaction of `level` into the level below, due or not; `None` if
@@ -106,6 +108,7 @@ pub fn pick(levels: &Levels, targets: &Targets, pointers: &[Vec<u8>]) -> Option<
 /// after `pointer`, the last key the level's previous compaction took,
 /// so that successive compactions go round the level's key space.
 pub fn job_for(levels: &Levels, level: usize, pointer: &[u8]) -> Option<Job> {
+    // ANCHOR: todo_compaction_job_for Level 0: all its tables; deeper: the first table after the pointer (wrapping). Add the tables of the level below they overlap.
     if level + 1 >= MAX_LEVELS || levels.level(level).is_empty() {
         return None;
     }
@@ -129,6 +132,7 @@ pub fn job_for(levels: &Levels, level: usize, pointer: &[u8]) -> Option<Job> {
             .map(LiveTable::number)
             .collect(),
     })
+    // ANCHOR_END: todo_compaction_job_for
 }
 // ANCHOR_END: pick
 
@@ -159,6 +163,7 @@ pub fn run(
     output: &Output<'_>,
     next_file: &mut u64,
 ) -> Result<Vec<LiveTable>> {
+    // ANCHOR: todo_compaction_run Merge the inputs newest first, drop what is shadowed, keep a tombstone only while a deeper table may hold its key; write new tables.
     let all = KeyRange::all();
     let level = |l: usize, numbers: &[u64]| -> Vec<&LiveTable> {
         levels
@@ -202,6 +207,7 @@ pub fn run(
         }
     }
     result.map(|()| written)
+    // ANCHOR_END: todo_compaction_run
 }
 
 fn write_outputs(

@@ -47,6 +47,7 @@ pub fn table_path(dir: &Path, number: u64) -> PathBuf {
 /// What the file called `name` is, if it is one of the store's files.
 /// Other names (the lock, a reader's notes) are left alone.
 pub fn kind(name: &str) -> Option<FileKind> {
+    // ANCHOR: todo_files_kind MANIFEST; a known name plus the temp suffix; digits then .log or .sst; anything else (the lock, a stranger's file) is None.
     if name == MANIFEST {
         return Some(FileKind::Manifest);
     }
@@ -65,6 +66,7 @@ pub fn kind(name: &str) -> Option<FileKind> {
         return number(stem).map(FileKind::Table);
     }
     None
+    // ANCHOR_END: todo_files_kind
 }
 
 #[cfg(test)]

@@ -118,11 +118,13 @@ impl Levels {
     /// binary search for the first table that does not end below it. (A
     /// table's extent is its keys and its range tombstones.)
     pub fn find(&self, level: usize, key: &[u8]) -> Option<&LiveTable> {
+        // ANCHOR: todo_levels_find Binary search for the first table of the level that does not end below the key; it holds the key if it does not start after it.
         let tables = &self.levels[level];
         let i = tables.partition_point(|t| t.upper().is_none_or(|u| u.below(key)));
         tables
             .get(i)
             .filter(|t| t.lower().is_some_and(|lower| lower <= key))
+        // ANCHOR_END: todo_levels_find
     }
     // ANCHOR_END: find
 
@@ -131,6 +133,7 @@ impl Levels {
     /// deeper level's one candidate; the first table that knows the key
     /// answers. Also the number of tables asked.
     pub fn get(&self, key: &[u8]) -> Result<(Lookup, u32)> {
+        // ANCHOR: todo_levels_get Level 0 newest first, then the one candidate table of each deeper level; the first that knows the key answers. Count the tables asked.
         let mut asked = 0;
         let deeper = (1..MAX_LEVELS).filter_map(|level| self.find(level, key));
         for table in self.levels[0].iter().rev().chain(deeper) {
@@ -143,6 +146,7 @@ impl Levels {
             }
         }
         Ok((Lookup::Absent, asked))
+        // ANCHOR_END: todo_levels_get
     }
     // ANCHOR_END: get
 

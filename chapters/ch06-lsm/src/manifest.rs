@@ -79,6 +79,7 @@ impl Manifest {
 
     /// The manifest's bytes.
     pub fn encode(&self) -> Vec<u8> {
+        // ANCHOR: todo_manifest_encode Magic, version, two zero bytes, the next file number, the counts of logs and tables, each log, each (level, table), a CRC-32.
         let tables = self.tables().count();
         let mut out =
             Vec::with_capacity(HEADER_LEN + 8 * self.logs.len() + TABLE_ENTRY_LEN * tables + 4);
@@ -100,6 +101,7 @@ impl Manifest {
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
         out
+        // ANCHOR_END: todo_manifest_encode
     }
 
     // ANCHOR: decode
@@ -108,6 +110,7 @@ impl Manifest {
     /// file number and names one file only, and that the tables' levels
     /// exist and come in order.
     pub fn decode(path: &Path, bytes: &[u8]) -> Result<Manifest> {
+        // ANCHOR: todo_manifest_decode Length, magic, version and CRC-32 first; then every number below the next, used once, levels in range and order.
         let corrupt = |offset: usize, expected: &str, found: String| {
             Error::corruption(path, offset as u64, expected, found)
         };
@@ -201,6 +204,7 @@ impl Manifest {
             manifest.levels[level].push(check(at + 4, u64_at(at + 4))?);
         }
         Ok(manifest)
+        // ANCHOR_END: todo_manifest_decode
     }
     // ANCHOR_END: decode
 }

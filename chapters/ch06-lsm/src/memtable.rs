@@ -31,8 +31,10 @@ pub struct Memtable {
 impl Memtable {
     /// Applies one write: a value, or a tombstone (`None`).
     pub fn apply(&mut self, key: &[u8], value: Option<&[u8]>) {
+        // ANCHOR: todo_memtable_apply Add the entry's encoded length to the size (an overwrite counts again), then insert the key with its value, or None for a tombstone.
         self.size += entry_len(key, value) as u64;
         self.entries.insert(key.to_vec(), value.map(<[u8]>::to_vec));
+        // ANCHOR_END: todo_memtable_apply
     }
 
     // ANCHOR: apply_range
@@ -69,7 +71,9 @@ impl Memtable {
     /// What the memtable knows about `key`: `None` if nothing, `Some(None)`
     /// for a tombstone, `Some(Some(value))` for a value.
     pub fn get(&self, key: &[u8]) -> Option<Option<&[u8]>> {
+        // ANCHOR: todo_memtable_get None if the memtable knows nothing of the key; Some(None) for a tombstone; Some(Some(value)) for a value.
         self.entries.get(key).map(Option::as_deref)
+        // ANCHOR_END: todo_memtable_get
     }
     // ANCHOR_END: memtable
 
@@ -78,6 +82,7 @@ impl Memtable {
         &'a self,
         range: &KeyRange,
     ) -> impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)> + 'a {
+        // ANCHOR: todo_iter_memtable_range The entries of the range in key order, tombstones included; an empty range gives nothing.
         // `BTreeMap::range` panics on a reversed range; an empty range
         // yields nothing instead (`[""]..[""]` is empty and allowed).
         let bounds: (Bound<&[u8]>, Bound<&[u8]>) = if range.is_empty() {
@@ -91,6 +96,7 @@ impl Memtable {
         self.entries
             .range::<[u8], _>(bounds)
             .map(|(k, v)| (k.as_slice(), v.as_deref()))
+        // ANCHOR_END: todo_iter_memtable_range
     }
 
     /// Every entry, in key order.

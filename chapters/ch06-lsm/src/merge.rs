@@ -96,11 +96,13 @@ impl<'a> MergedEntries<'a> {
     /// Whether a range tombstone of a source newer than `source` covers
     /// `key`.
     fn hidden(&self, key: &[u8], source: usize) -> bool {
+        // ANCHOR: todo_merge_hidden Whether a range tombstone of a newer source than this one covers the key.
         self.ranges
             .iter()
             .take(source)
             .flatten()
             .any(|set| set.covers(key))
+        // ANCHOR_END: todo_merge_hidden
     }
     // ANCHOR_END: with_ranges
 
@@ -118,6 +120,7 @@ impl<'a> MergedEntries<'a> {
     }
 
     fn advance(&mut self) -> Result<Option<Entry>> {
+        // ANCHOR: todo_merge_advance Pop the smallest key from the heap (newest source first on a tie), skip its older copies, pull the next from each source used.
         if !self.started {
             self.started = true;
             for i in 0..self.sources.len() {
@@ -140,6 +143,7 @@ impl<'a> MergedEntries<'a> {
                 return Ok(Some((newest.key, newest.value)));
             }
         }
+        // ANCHOR_END: todo_merge_advance
     }
 }
 

@@ -73,6 +73,7 @@ impl Tombstone {
     /// `t`, except `t` itself, which sorts before it): so a bound is never
     /// longer than [`MAX_BOUND_LEN`].
     pub fn from_range(range: &KeyRange) -> Option<Tombstone> {
+        // ANCHOR: todo_tombstone_from_range Keep an included start, turn an excluded one into the key and a zero byte; the same for the (excluded) end; None if empty.
         if range.is_empty() {
             return None;
         }
@@ -89,6 +90,7 @@ impl Tombstone {
         };
         let tombstone = Tombstone { start, end };
         (!tombstone.is_empty()).then_some(tombstone)
+        // ANCHOR_END: todo_tombstone_from_range
     }
 
     /// Whether the tombstone deletes `key`.
@@ -166,6 +168,7 @@ pub struct Tombstones(Vec<Tombstone>);
 impl Tombstones {
     /// Adds `t`, merged with every tombstone it overlaps or touches.
     pub fn add(&mut self, t: Tombstone) {
+        // ANCHOR: todo_ranges_add Insert t, merged with every tombstone it overlaps or touches, keeping them sorted and disjoint.
         if t.is_empty() {
             return;
         }
@@ -191,6 +194,7 @@ impl Tombstones {
             };
         }
         self.0.splice(from..to, [merged]);
+        // ANCHOR_END: todo_ranges_add
     }
 
     /// Whether a tombstone covers `key`: a binary search.
@@ -227,6 +231,7 @@ impl Tombstones {
     /// Takes out every part of the tombstones before `boundary` (all of
     /// them for `None`), cutting one that spans it in two.
     pub fn take_before(&mut self, boundary: Option<&[u8]>) -> Tombstones {
+        // ANCHOR: todo_ranges_take_before Take every part before the boundary (all for None), cutting the tombstone that spans it in two.
         let Some(boundary) = boundary else {
             return std::mem::take(self);
         };
@@ -245,6 +250,7 @@ impl Tombstones {
             last.end = Some(boundary.to_vec());
         }
         Tombstones(taken)
+        // ANCHOR_END: todo_ranges_take_before
     }
 
     /// Keeps only the tombstones `keep` says yes to.
@@ -258,6 +264,7 @@ impl Tombstones {
 impl Tombstones {
     /// The range section's bytes (nothing at all when there are none).
     pub fn encode(&self) -> Vec<u8> {
+        // ANCHOR: todo_ranges_encode Nothing for no tombstones; else magic, version, three zero bytes, the count, each tombstone (encode_to), then a CRC-32.
         if self.0.is_empty() {
             return Vec::new();
         }
@@ -272,6 +279,7 @@ impl Tombstones {
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
         out
+        // ANCHOR_END: todo_ranges_encode
     }
 }
 // ANCHOR_END: encode
@@ -282,6 +290,7 @@ impl Tombstones {
     /// starts at `offset`: the checksum first, then every field, and that
     /// the tombstones are in order, not empty, and do not overlap.
     pub fn decode(path: &Path, offset: u64, bytes: &[u8]) -> Result<Tombstones> {
+        // ANCHOR: todo_ranges_decode The CRC-32 first, then every field; tombstones in order, not empty, not overlapping.
         let corrupt = |at: usize, expected: &str, found: String| {
             Error::corruption(path, offset + at as u64, expected, found)
         };
@@ -372,6 +381,7 @@ impl Tombstones {
             ));
         }
         Ok(Tombstones(tombstones))
+        // ANCHOR_END: todo_ranges_decode
     }
 }
 // ANCHOR_END: decode

@@ -192,6 +192,7 @@ impl LsmStore {
     /// does not name, opens the tables, replays the logs into the memtable,
     /// and moves the memtable to a new log.
     pub fn open_with(dir: &Path, options: &Options) -> Result<LsmStore> {
+        // ANCHOR: todo_store_open Lock, read the manifest, remove unnamed files, open the tables, replay the logs into the memtable, move it to a new log.
         let disk = options.disk.clone();
         let lock = disk.lock(dir).context("locking", dir)?;
         let manifest = read_manifest(&disk, dir)?;
@@ -264,6 +265,7 @@ impl LsmStore {
             let _ = store.compact();
         }
         Ok(store)
+        // ANCHOR_END: todo_store_open
     }
     // ANCHOR_END: open
 
@@ -287,6 +289,7 @@ impl LsmStore {
     /// memtable. A full memtable is flushed first, so that a failed flush
     /// fails this write before anything of it is done.
     fn write_ops(&mut self, ops: &[(&[u8], Option<&[u8]>)]) -> Result<()> {
+        // ANCHOR: todo_store_write_ops Refuse a batch too large for a record; flush a full memtable; append one log record; apply it to the memtable; sync if every-write.
         // A batch too large for one record is refused before any I/O.
         let payload = wal::record_len(ops.iter().copied()) - wal::RECORD_HEADER_LEN;
         if payload > wal::MAX_PAYLOAD_LEN {
@@ -317,6 +320,7 @@ impl LsmStore {
             self.sync_log()?;
         }
         Ok(())
+        // ANCHOR_END: todo_store_write_ops
     }
     // ANCHOR_END: write
 
@@ -345,6 +349,7 @@ impl LsmStore {
     }
 
     fn flush_memtable(&mut self) -> Result<()> {
+        // ANCHOR: todo_store_flush Write the memtable as a level-0 table, start a new log, switch the manifest to name both, remove the old log; compact if due.
         if self.needs_roll {
             // The last switch is not known durable: make it so first.
             self.roll()?;
@@ -392,6 +397,7 @@ impl LsmStore {
         self.memtable = Memtable::default();
         self.flushes += 1;
         self.settle(switched)
+        // ANCHOR_END: todo_store_flush
     }
     // ANCHOR_END: flush
 
@@ -874,6 +880,7 @@ impl KvStore for LsmStore {
 
     // ANCHOR: get
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        // ANCHOR: todo_store_get The memtable first (its range tombstones too), then the levels; a tombstone anywhere newer hides what is older.
         check_key(key)?;
         if let Some(found) = self.memtable.get(key) {
             return Ok(found.map(<[u8]>::to_vec));
@@ -891,11 +898,13 @@ impl KvStore for LsmStore {
             Lookup::Found(value) => Ok(Some(value)),
             Lookup::Deleted | Lookup::Absent => Ok(None),
         }
+        // ANCHOR_END: todo_store_get
     }
     // ANCHOR_END: get
 
     // ANCHOR: scan
     fn scan(&self, range: KeyRange) -> Result<Scan<'_>> {
+        // ANCHOR: todo_store_scan A merge of the memtable and every table the range meets, newest first, with their range tombstones; values only.
         let memtable = self
             .memtable
             .range(&range)
@@ -924,6 +933,7 @@ impl KvStore for LsmStore {
         }
         let merged = MergedEntries::with_ranges(sources, ranges);
         Ok(Box::new(merge::live(merged)))
+        // ANCHOR_END: todo_store_scan
     }
     // ANCHOR_END: scan
 

@@ -36,10 +36,12 @@ impl LiveTable {
     /// no read. (The range is not checked here: chapter 5's `get` searches
     /// its index anyway, and answers `Absent` for a key outside it.)
     pub fn get(&self, key: &[u8]) -> Result<Lookup> {
+        // ANCHOR: todo_table_get Absent if the filter rules the key out (no read); else the block table's get.
         if self.filter.as_ref().is_some_and(|f| !f.may_contain(key)) {
             return Ok(Lookup::Absent);
         }
         self.table.get(key)
+        // ANCHOR_END: todo_table_get
     }
     // ANCHOR_END: live_table
 
@@ -246,6 +248,7 @@ pub fn write<K: AsRef<[u8]>, V: AsRef<[u8]>>(
     ranges: &mut Tombstones,
     target_bytes: u64,
 ) -> Result<Option<LiveTable>> {
+    // ANCHOR: todo_tables_write A block table of the entries with a Bloom filter of their keys and the range tombstones in its meta section, synced, opened.
     if entries.peek().is_none() && ranges.is_empty() {
         return Ok(None);
     }
@@ -290,5 +293,6 @@ pub fn write<K: AsRef<[u8]>, V: AsRef<[u8]>>(
     };
     let table = Table::open_written(disk, path, &footer, &index)?;
     Ok(Some(LiveTable::new(number, table, filter, mine)))
+    // ANCHOR_END: todo_tables_write
 }
 // ANCHOR_END: write

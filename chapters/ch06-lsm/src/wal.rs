@@ -89,6 +89,7 @@ pub fn encode_record<'a>(
     out: &mut Vec<u8>,
     ops: impl ExactSizeIterator<Item = (&'a [u8], Option<&'a [u8]>)> + Clone,
 ) -> Result<()> {
+    // ANCHOR: todo_wal_encode_record Refuse a payload over MAX_PAYLOAD_LEN; reserve the header, write the count and each entry (push_entry), then seal_record.
     // Measured before anything is copied: a batch too large for a record
     // is refused without building it in memory first.
     let payload_len = record_len(ops.clone()) - RECORD_HEADER_LEN;
@@ -109,6 +110,7 @@ pub fn encode_record<'a>(
     }
     seal_record(out, start);
     Ok(())
+    // ANCHOR_END: todo_wal_encode_record
 }
 
 /// Fills in the header of the record that starts at `start` in `out`
@@ -129,12 +131,14 @@ fn seal_record(out: &mut [u8], start: usize) {
 /// Appends to `out` one record holding one range delete: its kind, then
 /// the tombstone as a table's range section holds it.
 pub fn encode_range_record(out: &mut Vec<u8>, tombstone: &Tombstone) {
+    // ANCHOR: todo_wal_encode_range One record whose single operation is the range tombstone (a kind byte of its own, then its start and end).
     let start = out.len();
     out.extend_from_slice(&[0; RECORD_HEADER_LEN]);
     out.extend_from_slice(&1u32.to_le_bytes());
     out.push(KIND_RANGE_DELETE);
     tombstone.encode_to(out);
     seal_record(out, start);
+    // ANCHOR_END: todo_wal_encode_range
 }
 
 /// The encoded length of a record of `ops`.
@@ -363,6 +367,7 @@ pub fn replay(
     mode: LogRecovery,
     mut apply: impl FnMut(&[LogOp<'_>]),
 ) -> Result<Replayed> {
+    // ANCHOR: todo_wal_replay Check the header, then decode record after record; a torn tail ends the log, damage before intact records is an error.
     let Some(bytes) = atomic::read_file(disk, path, u64::MAX)? else {
         return Err(Error::corruption(
             path,
@@ -404,6 +409,7 @@ pub fn replay(
     }
     replayed.valid_len = at as u64;
     Ok(replayed)
+    // ANCHOR_END: todo_wal_replay
 }
 
 /// The tail from `at` is bad: a torn tail if no intact record starts at or

@@ -13,7 +13,9 @@
 //! so the markers never show in the book, and a page can include exactly
 //! the body the reader is asked to write. A marked region must be the end
 //! of its block (what follows it is only the closing brace): the starter
-//! replaces it with `todo!("hint")`, whose type fits any block.
+//! replaces it with `todo!("hint")`, whose type fits any block but an
+//! `impl Iterator` (a body marked `todo_iter_...` becomes an iterator whose
+//! first `next` is the `todo!`).
 
 use std::fmt;
 
@@ -62,6 +64,17 @@ fn marker<'a>(line: &'a str, keyword: &str) -> Option<(&'a str, &'a str)> {
     Some((&name[..end], name[end..].trim()))
 }
 
+/// What replaces a marked body: `todo!` with its hint; for a body that
+/// returns `impl Iterator` (marked `todo_iter_...`), whose type `todo!`
+/// alone cannot stand for, an iterator whose first step is that `todo!`.
+fn stub(m: &Marked) -> String {
+    if m.name.starts_with("iter_") {
+        format!("std::iter::from_fn(|| todo!({:?}))", m.hint)
+    } else {
+        format!("todo!({:?})", m.hint)
+    }
+}
+
 /// `source` with every marked body replaced by `todo!` with its hint, and
 /// the bodies it replaced.
 pub fn strip(source: &str) -> Result<(String, Vec<Marked>), MarkerError> {
@@ -104,7 +117,7 @@ pub fn strip(source: &str) -> Result<(String, Vec<Marked>), MarkerError> {
         if let Some((name, _)) = marker(line, "ANCHOR_END:") {
             match open.take() {
                 Some((m, indent)) if m.name == name => {
-                    out.push_str(&format!("{indent}todo!({:?})\n", m.hint));
+                    out.push_str(&format!("{indent}{}\n", stub(&m)));
                     out_lines += 1;
                     marked.push(m);
                 }
@@ -197,6 +210,16 @@ fn kept() {}
         assert!(strip(crossed).unwrap_err().what.contains("todo_a is open"));
         let silent = "// ANCHOR: todo_a\n// ANCHOR_END: todo_a\n";
         assert!(strip(silent).unwrap_err().what.contains("no hint"));
+    }
+
+    #[test]
+    fn an_iterator_body_becomes_an_iterator_that_stops_at_todo() {
+        let source = "fn f() -> impl Iterator<Item = u8> {\n    // ANCHOR: todo_iter_f Count.\n    0..3\n    // ANCHOR_END: todo_iter_f\n}\n";
+        let (out, _) = strip(source).unwrap();
+        assert!(
+            out.contains("    std::iter::from_fn(|| todo!(\"Count.\"))\n"),
+            "{out}"
+        );
     }
 
     #[test]
