@@ -270,7 +270,9 @@ pub fn header(count: u64) -> [u8; HEADER_LEN] {
 /// order, that the records end where the checksum starts, and the checksum.
 /// `visit` is called with each record in order; nothing is returned for a
 /// damaged file but the error.
+// ANCHOR: decode_idea_a
 pub fn decode(path: &Path, bytes: &[u8], mut visit: impl FnMut(&[u8], &[u8])) -> Result<u64> {
+    // ANCHOR_END: decode_idea_a
     // ANCHOR: todo_decode Header, count records in ascending order ending where the checksum starts, checksum; visit only once all is checked.
     if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
         return Err(Error::corruption(
@@ -283,14 +285,18 @@ pub fn decode(path: &Path, bytes: &[u8], mut visit: impl FnMut(&[u8], &[u8])) ->
             format!("a file of {} bytes", bytes.len()),
         ));
     }
+    // ANCHOR: decode_idea_b
     let count = read_header(path, bytes)?;
     let records_end = bytes.len() - CHECKSUM_LEN;
     let data = &bytes[..records_end];
     let mut at = HEADER_LEN;
-    let mut previous: Option<&[u8]> = None;
     let mut decoded = Vec::new();
+    // ANCHOR_END: decode_idea_b
+    let mut previous: Option<&[u8]> = None;
+    // ANCHOR: decode_idea_c
     for _ in 0..count {
         let record = decode_record(path, data, at, 0)?;
+        // ANCHOR_END: decode_idea_c
         if previous.is_some_and(|p| p >= record.key) {
             return Err(Error::corruption(
                 path,
@@ -300,9 +306,11 @@ pub fn decode(path: &Path, bytes: &[u8], mut visit: impl FnMut(&[u8], &[u8])) ->
             ));
         }
         previous = Some(record.key);
+        // ANCHOR: decode_idea_d
         decoded.push((record.key, record.value));
         at = record.end;
     }
+    // ANCHOR_END: decode_idea_d
     if at != records_end {
         return Err(Error::corruption(
             path,
@@ -322,12 +330,16 @@ pub fn decode(path: &Path, bytes: &[u8], mut visit: impl FnMut(&[u8], &[u8])) ->
         ));
     }
     // Only a file that checked out in full reaches the caller.
+    // ANCHOR: decode_idea_e
     for (key, value) in decoded {
         visit(key, value);
     }
     Ok(count)
+    // ANCHOR_END: decode_idea_e
     // ANCHOR_END: todo_decode
+    // ANCHOR: decode_idea_f
 }
+// ANCHOR_END: decode_idea_f
 // ANCHOR_END: decode
 
 #[cfg(test)]

@@ -86,7 +86,9 @@ impl Index {
     /// each record at least long enough for its own key), then that the
     /// entries end exactly where the section does. After this, every
     /// lookup can trust the index without checking it again.
+    // ANCHOR: decode_idea_a
     pub fn decode(path: &Path, bytes: Vec<u8>, footer: &Footer) -> Result<Index> {
+        // ANCHOR_END: decode_idea_a
         // ANCHOR: todo_index_decode Check the index's CRC-32, then walk its entries: lengths inside, keys ascending, offsets from 0 rising; keep where each starts.
         let base = footer.index_offset;
         let computed = crc32fast::hash(&bytes);
@@ -98,10 +100,14 @@ impl Index {
                 format!("checksum {computed:08x}: the index is damaged"),
             ));
         }
+        // ANCHOR: decode_idea_b
         let mut starts = Vec::with_capacity(usize::try_from(footer.count).unwrap_or(0));
         let mut at = 0usize;
+        // ANCHOR_END: decode_idea_b
         let mut previous: Option<(&[u8], u64)> = None;
+        // ANCHOR: decode_idea_c
         for _ in 0..footer.count {
+            // ANCHOR_END: decode_idea_c
             let here = base + at as u64;
             let bad =
                 |expected: String, found: String| Error::corruption(path, here, expected, found);
@@ -111,8 +117,10 @@ impl Index {
                     format!("the end of the index, {} bytes on", bytes.len() - at),
                 ));
             }
+            // ANCHOR: decode_idea_d
             let (key_len, offset, _) = fields(&bytes, at);
             let key_start = at + INDEX_ENTRY_HEADER_LEN;
+            // ANCHOR_END: decode_idea_d
             let Some(key) = bytes.get(key_start..key_start + key_len) else {
                 return Err(bad(
                     format!("a key of {key_len} bytes"),
@@ -145,10 +153,12 @@ impl Index {
                 }
                 _ => {}
             }
-            starts.push(at);
             previous = Some((key, offset));
+            // ANCHOR: decode_idea_e
+            starts.push(at);
             at = key_start + key_len;
         }
+        // ANCHOR_END: decode_idea_e
         if let Some((key, offset)) = previous {
             // The last record ends where the index starts.
             if !end_bounds(offset, key).contains(&footer.index_offset) {
@@ -176,6 +186,7 @@ impl Index {
         }
         // A writer's index may carry spare capacity; the memory this index
         // reports should be what it needs.
+        // ANCHOR: decode_idea_f
         let mut bytes = bytes;
         bytes.shrink_to_fit();
         Ok(Index {
@@ -183,8 +194,11 @@ impl Index {
             starts,
             records_end: footer.index_offset,
         })
+        // ANCHOR_END: decode_idea_f
         // ANCHOR_END: todo_index_decode
+        // ANCHOR: decode_idea_g
     }
+    // ANCHOR_END: decode_idea_g
     // ANCHOR_END: decode
 
     /// The number of entries.
