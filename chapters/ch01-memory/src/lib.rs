@@ -77,7 +77,7 @@ impl KvStore for MemoryStore {
     }
 
     fn scan(&self, range: KeyRange) -> Result<Scan<'_>> {
-        // ANCHOR: todo_scan Return the map's entries in the range, in key order, as Ok((key, value)) items.
+        // ANCHOR: todo_scan The map's entries in the range, in key order, as Ok((key, value)); an empty or reversed range (KeyRange::is_empty) gives none.
         // `BTreeMap::range` panics on a reversed range and on an empty
         // range with both ends excluded; the contract wants an empty scan.
         if range.is_empty() {

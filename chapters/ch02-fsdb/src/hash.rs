@@ -24,7 +24,7 @@ use twox_hash::XxHash3_64;
 /// ever opens the store. `bits` is 64 in a real store; tests narrow it
 /// (to 8 bits, say) so that different keys truly collide.
 pub fn key_hash(key: &[u8], bits: u32) -> u64 {
-    // ANCHOR: todo_key_hash XXH3-64 of the key with seed 0 (XxHash3_64::oneshot), keeping only its top bits bits (0 bits: 0).
+    // ANCHOR: todo_key_hash XXH3-64 of the key with seed 0 (XxHash3_64::oneshot), keeping only its top `bits` bits (with bits 0, the hash is 0).
     let full = XxHash3_64::oneshot(key);
     match bits {
         0 => 0,

@@ -387,6 +387,7 @@ impl Table {
     /// and where the entry of `find` is, if it is there: a lookup needs no
     /// second walk. The CRC catches damage; the rest catches a table
     /// written wrong.
+    // ANCHOR: check_block_idea_a
     fn check_block<'b>(
         &self,
         i: usize,
@@ -394,12 +395,17 @@ impl Table {
         at: usize,
         find: Option<&[u8]>,
     ) -> Result<(&'b [u8], Option<EntrySpan>)> {
+        // ANCHOR_END: check_block_idea_a
         // ANCHOR: todo_check_block Check the CRC-32, then walk every entry: ascending, within the block's keys, as many as the index says; note the one sought.
+        // ANCHOR: check_block_idea_b
         let handle = &self.index.blocks[i];
         let block = &bytes[at..at + handle.len as usize];
         let entries = check_crc(self.path(), block, handle.offset)?;
+        // ANCHOR_END: check_block_idea_b
         let after: Option<&[u8]> = i.checked_sub(1).map(|p| &*self.index.blocks[p].last_key);
-        let (mut pos, mut seen, mut last): (usize, u32, Option<&[u8]>) = (0, 0, None);
+        let (mut seen, mut last): (u32, Option<&[u8]>) = (0, None);
+        // ANCHOR: check_block_idea_c
+        let mut pos = 0;
         let mut found = None;
         while pos < entries.len() {
             let span = decode_entry(self.path(), entries, pos, handle.offset)?;
@@ -407,6 +413,7 @@ impl Table {
             if find == Some(key) {
                 found = Some(span.clone());
             }
+            // ANCHOR_END: check_block_idea_c
             let in_order = match (last, after) {
                 (Some(previous), _) => previous < key,
                 (None, Some(before)) => before < key,
@@ -417,8 +424,10 @@ impl Table {
             }
             last = Some(key);
             seen += 1;
+            // ANCHOR: check_block_idea_d
             pos = span.next;
         }
+        // ANCHOR_END: check_block_idea_d
         if seen != handle.entries || last != Some(&*handle.last_key) {
             return Err(Error::corruption(
                 self.path(),
@@ -430,9 +439,13 @@ impl Table {
                 format!("{seen} entries"),
             ));
         }
+        // ANCHOR: check_block_idea_e
         Ok((entries, found))
+        // ANCHOR_END: check_block_idea_e
         // ANCHOR_END: todo_check_block
+        // ANCHOR: check_block_idea_f
     }
+    // ANCHOR_END: check_block_idea_f
     // ANCHOR_END: check_block
 
     fn misplaced(&self, handle: &BlockHandle, pos: usize) -> Error {

@@ -82,7 +82,13 @@ fn run(args: Args) -> Result<bool, String> {
         return check_starter(&at).map(|(green, _)| green);
     }
     let made = starter::generate(&root, &chapter, &dir, args.own, args.force)?;
-    explain(&root, &chapter, &made)?;
+    // The --check to print must find this starter: with its --dir.
+    let dir_arg = args
+        .dir
+        .as_ref()
+        .map(|d| format!(" --dir {}", d.display()))
+        .unwrap_or_default();
+    explain(&root, &chapter, &made, &dir_arg)?;
     Ok(true)
 }
 
@@ -91,7 +97,7 @@ fn list(root: &Path) -> Result<(), String> {
         let todos = marked_in(root, &chapter)?;
         println!("{} ({} bodies to write)", chapter.crate_name, todos.len());
         for (file, m) in todos {
-            println!("  {file}:{}  {}: {}", m.line, m.name, m.hint);
+            println!("  {file}  {}: {}", m.name, m.hint);
         }
     }
     Ok(())
@@ -112,9 +118,12 @@ fn marked_in(
         let text = std::fs::read_to_string(entry.path()).map_err(|e| e.to_string())?;
         let (_, marked) = workshop::markers::strip(&text)
             .map_err(|e| format!("{}: {e}", entry.path().display()))?;
+        // As the starter has it: the reference's line numbers would only
+        // point at the answers.
+        let crate_dir = src.parent().unwrap_or(&src);
         let rel = entry
             .path()
-            .strip_prefix(root)
+            .strip_prefix(crate_dir)
             .unwrap_or(entry.path())
             .display()
             .to_string();
@@ -123,7 +132,7 @@ fn marked_in(
     Ok(out)
 }
 
-fn explain(root: &Path, chapter: &Chapter, made: &Starter) -> Result<(), String> {
+fn explain(root: &Path, chapter: &Chapter, made: &Starter, dir_arg: &str) -> Result<(), String> {
     let shown = made
         .dir
         .strip_prefix(std::env::current_dir().unwrap_or_default())
@@ -150,9 +159,9 @@ fn explain(root: &Path, chapter: &Chapter, made: &Starter) -> Result<(), String>
     for test in chapters::test_order(&made.dir)? {
         println!("  cargo test --test {test}");
     }
-    println!("  cargo test                       # all of them, with the unit tests\n");
+    println!("  cargo test                       # all of them\n");
     println!(
-        "or, from the book's directory, cargo workshop {} --check for a summary.\n\
+        "or, from the book's directory, cargo workshop {}{dir_arg} --check for a summary.\n\
          The reference code is in {}.",
         chapter.short,
         root.join("chapters").join(&chapter.crate_name).display()

@@ -75,7 +75,20 @@ fn stub(m: &Marked) -> String {
     }
 }
 
-/// `source` with every marked body replaced by `todo!` with its hint, and
+/// Whether `line` is an mdBook anchor comment.
+fn is_anchor(line: &str) -> bool {
+    let line = line.trim_start();
+    match line.strip_prefix("//") {
+        Some(rest) if !rest.starts_with('/') => {
+            let rest = rest.trim_start();
+            rest.starts_with("ANCHOR:") || rest.starts_with("ANCHOR_END:")
+        }
+        _ => false,
+    }
+}
+
+/// `source` with every marked body replaced by `todo!` with its hint, the
+/// book's other anchor lines dropped, and
 /// the bodies it replaced.
 pub fn strip(source: &str) -> Result<(String, Vec<Marked>), MarkerError> {
     let mut out = String::with_capacity(source.len());
@@ -138,6 +151,8 @@ pub fn strip(source: &str) -> Result<(String, Vec<Marked>), MarkerError> {
         }
         match &mut open {
             Some((m, _)) => m.lines += 1,
+            // The book's other anchors are noise in a starter.
+            None if is_anchor(line) => {}
             None => {
                 out.push_str(line);
                 out.push('\n');
@@ -181,9 +196,7 @@ fn kept() {}
 fn encode(key: &[u8]) -> Vec<u8> {
     todo!(\"Write the key's length, then the key.\")
 }
-// ANCHOR: listing
 fn kept() {}
-// ANCHOR_END: listing
 "
         );
         assert_eq!(
@@ -224,8 +237,8 @@ fn kept() {}
 
     #[test]
     fn a_file_without_markers_is_unchanged() {
-        let (out, marked) = strip("fn a() {}\n// ANCHOR: x\n").unwrap();
-        assert_eq!(out, "fn a() {}\n// ANCHOR: x\n");
+        let (out, marked) = strip("fn a() {}\n/// ANCHOR: in a doc comment\n").unwrap();
+        assert_eq!(out, "fn a() {}\n/// ANCHOR: in a doc comment\n");
         assert!(marked.is_empty());
     }
 }

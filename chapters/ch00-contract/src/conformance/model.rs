@@ -649,6 +649,11 @@ impl<'a, S: Stage> ModelTest<'a, S> {
         };
         let mut runner = TestRunner::new_with_rng(config, rng_from(seed));
         let options = self.options;
+        // A store that panics (a `todo!()` not yet written, a slice out of
+        // range) fails the case like any other failure, and shrinking
+        // reruns it hundreds of times: its message comes once, in the
+        // failure below, not once per rerun.
+        let _quiet = QuietPanics::new();
         let result = if self.power_loss {
             if S::on_simulated_disk(options, 0).is_none() {
                 return Err(Failure::new(format!(
@@ -700,8 +705,12 @@ impl<'a, S: Stage> ModelTest<'a, S> {
             self.options_expr,
             disk,
         );
-        // Once more, writing each step down; it stops where it fails.
-        let _ = run_sequence::<S>(self.options, disk, ops, Some(&mut rust));
+        // Once more, writing each step down; it stops where it fails, and
+        // where it panics (the panic was the failure, and is in `reason`).
+        let _quiet = QuietPanics::new();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_sequence::<S>(self.options, disk, ops, Some(&mut rust))
+        }));
         let durability = S::durability(self.options);
         let summary = format!(
             "{name} disagrees with the BTreeMap model: {reason} (promises: process crash \
@@ -714,10 +723,11 @@ impl<'a, S: Stage> ModelTest<'a, S> {
         );
         format!(
             "{summary}\n\
-             shortest failing sequence ({n} operations):\n  {list}\n\n\
+             shortest failing sequence ({n} operation{plural}):\n  {list}\n\n\
              the same sequence as a test:\n\n{test}",
             summary = wrap(&summary, 78),
             n = ops.len(),
+            plural = if ops.len() == 1 { "" } else { "s" },
             list = ops
                 .iter()
                 .map(|op| format!("{op:?}"))
@@ -725,6 +735,41 @@ impl<'a, S: Stage> ModelTest<'a, S> {
                 .join("\n  "),
             test = rust.finish(),
         )
+    }
+}
+
+thread_local! {
+    /// Whether panics on this thread are expected and reported elsewhere.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While alive, panics on this thread print nothing: the model test
+/// reports them itself, in its failure. Other threads (other tests running
+/// beside it) print theirs as usual.
+struct QuietPanics {
+    was: bool,
+}
+
+impl QuietPanics {
+    fn new() -> Self {
+        static HOOK: std::sync::Once = std::sync::Once::new();
+        HOOK.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if !QUIET.with(std::cell::Cell::get) {
+                    previous(info);
+                }
+            }));
+        });
+        QuietPanics {
+            was: QUIET.with(|q| q.replace(true)),
+        }
+    }
+}
+
+impl Drop for QuietPanics {
+    fn drop(&mut self) {
+        QUIET.with(|q| q.set(self.was));
     }
 }
 
