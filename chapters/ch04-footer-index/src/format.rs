@@ -89,14 +89,18 @@ impl Footer {
     /// `path`, which is `file_len` bytes long, and checks it: magic,
     /// version, its own checksum, and that the index it points to lies
     /// exactly between the records and the footer.
+    // ANCHOR: decode_footer_idea_a
     pub fn decode(path: &Path, bytes: &[u8; FOOTER_LEN], file_len: u64) -> Result<Footer> {
+        // ANCHOR_END: decode_footer_idea_a
         // ANCHOR: todo_footer_decode Check the magic, the version and the footer's own checksum, read the fields, then check_geometry.
         let at = file_len.saturating_sub(FOOTER_LEN as u64);
+        // ANCHOR: decode_footer_idea_b
         let field = |range: std::ops::Range<usize>| {
             let mut out = [0u8; 8];
             out[..range.len()].copy_from_slice(&bytes[range]);
             u64::from_le_bytes(out)
         };
+        // ANCHOR_END: decode_footer_idea_b
         if bytes[36..40] != MAGIC {
             return Err(Error::corruption(
                 path,
@@ -141,16 +145,22 @@ impl Footer {
                 format!("{:#06x}", field(30..32)),
             ));
         }
+        // ANCHOR: decode_footer_idea_c
         let footer = Footer {
             index_offset: field(0..8),
             index_len: field(8..16),
             count: field(16..24),
             index_crc: field(24..28) as u32,
         };
+        // ANCHOR_END: decode_footer_idea_c
         footer.check_geometry(path, at)?;
+        // ANCHOR: decode_footer_idea_d
         Ok(footer)
+        // ANCHOR_END: decode_footer_idea_d
         // ANCHOR_END: todo_footer_decode
+        // ANCHOR: decode_footer_idea_e
     }
+    // ANCHOR_END: decode_footer_idea_e
     // ANCHOR_END: decode_footer
 
     // ANCHOR: geometry
