@@ -12,7 +12,7 @@ use workshop::starter::{self, Starter};
 /// chapter's code, with the bodies the chapter teaches replaced by
 /// todo!() and a hint, and the chapter's tests as the goal.
 #[derive(Parser, Debug)]
-#[command(name = "cargo workshop")]
+#[command(name = "cargo workshop", bin_name = "cargo workshop")]
 struct Args {
     /// The chapter: ch01 to ch06 (or its number, or its crate's name);
     /// with --verify, any number of them.
@@ -28,7 +28,7 @@ struct Args {
     /// Replace an existing starter (the work in it is lost).
     #[arg(long)]
     force: bool,
-    /// Run the starter's tests, file by file, and say which pass.
+    /// Run the starter's tests, file by file, and say how many pass in each.
     #[arg(long)]
     check: bool,
     /// List the chapters and the bodies each asks you to write.
