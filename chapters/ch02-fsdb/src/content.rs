@@ -128,7 +128,7 @@ pub const MAX_FILE_LEN: u64 = (6 * (MAX_KEY_LEN + MAX_VALUE_LEN) + 7 + TAIL_LEN)
 /// The file content for `key` and `value`: `[value, key, checksum]` and a
 /// newline, the checksum computed over the bytes before it.
 pub fn encode(key: &[u8], value: &[u8]) -> Result<Vec<u8>> {
-    // ANCHOR: todo_encode [value, key, as JSON strings or byte arrays (JsonBytes), then the checksum tail over the bytes before it.
+    // ANCHOR: todo_encode '[', the value then the key as JSON strings (JsonBytes: text, or {"hex": ...} if not UTF-8), each with ',', then the checksum tail.
     let mut out = vec![b'['];
     for bytes in [value, key] {
         serde_json::to_writer(&mut out, &JsonBytes::new(bytes))
@@ -236,7 +236,7 @@ const EXPECTED: &str = "a JSON array [value, key, {\"crc32\": ...}], value and k
 /// content is not what [`encode`] writes. The checksum is checked first:
 /// every byte the parser then reads is as it was written.
 pub fn decode(path: &Path, bytes: &[u8]) -> Result<KeyValue> {
-    // ANCHOR: todo_decode Check the checksum first (check_checksum), then parse the three-element array; errors name the file and the offset.
+    // ANCHOR: todo_decode Check the checksum first (check_checksum), parse the array of three, check both lengths; errors name the file and the offset (offset_of).
     check_checksum(path, bytes)?;
     // The third element was checked byte for byte; the parser only makes
     // sure that it ends an array of exactly three.

@@ -129,7 +129,7 @@ impl FsStore {
     /// temporary files a crash may have left, and checks that every file is
     /// one the store wrote.
     pub fn open_with(dir: &Path, options: &Options) -> Result<FsStore> {
-        // ANCHOR: todo_open Refuse a foreign directory, lock it, check or create the marker, list the files (removing temps); every directory is unsynced.
+        // ANCHOR: todo_open Refuse hash_bits over 64 and a foreign directory; lock; check or create the marker; list the files; every directory is unsynced.
         if options.hash_bits > 64 {
             return Err(Error::InvalidInput(format!(
                 "hash_bits is {}; a 64-bit hash has at most 64",
@@ -223,7 +223,7 @@ impl FsStore {
     /// back must hash to the file's name: a file copied or renamed by hand
     /// would otherwise answer for a key it does not hold.
     fn read_slot(&self, slot: Slot) -> Result<Option<KeyValue>> {
-        // ANCHOR: todo_read_slot Read the slot's file if it exists (one read), decode it; a missing file is None.
+        // ANCHOR: todo_read_slot Read the slot's file if it exists (count the read and its bytes), decode it, and check that its key hashes to this slot; no file is None.
         let path = slot.path(&self.root);
         let Some(bytes) = atomic::read_file(&self.options.disk, &path, content::MAX_FILE_LEN)?
         else {
@@ -434,7 +434,7 @@ impl FsStore {
 impl KvStore for FsStore {
     // ANCHOR: set
     fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
-        // ANCHOR: todo_set Check key and value; find the slot; write the file atomically (temp, fsync, rename); note its directory as changed.
+        // ANCHOR: todo_set Check key and value, check_syncs; find the slot; write the file atomically (atomic::replace); count the bytes; note its directory as changed.
         check_key(key)?;
         check_value(value)?;
         self.check_syncs()?;
@@ -463,7 +463,7 @@ impl KvStore for FsStore {
 
     // ANCHOR: delete
     fn delete(&mut self, key: &[u8]) -> Result<()> {
-        // ANCHOR: todo_delete Find the key; remove its file; move the last slot of its chain into the hole so the probe never stops early.
+        // ANCHOR: todo_delete check_syncs; find the key; one rename of its chain's last slot over its file (or one remove if it is the last); the key twice is damage.
         check_key(key)?;
         self.check_syncs()?;
         let Probe::Found { slot, .. } = self.find(key)? else {
@@ -511,7 +511,7 @@ impl KvStore for FsStore {
 
     // ANCHOR: scan
     fn scan(&self, range: KeyRange) -> Result<Scan<'_>> {
-        // ANCHOR: todo_scan List every file (self.list), keep the keys in the range, sort them: hashed names keep no order.
+        // ANCHOR: todo_scan List every file (self.list), read each for its key, keep those in the range, sort them by key, then read their values lazily; a key twice is damage.
         if range.is_empty() {
             return Ok(Box::new(std::iter::empty()));
         }

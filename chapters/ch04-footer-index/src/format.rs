@@ -66,7 +66,7 @@ pub struct Footer {
 impl Footer {
     /// The footer's 40 bytes.
     pub fn encode(&self) -> [u8; FOOTER_LEN] {
-        // ANCHOR: todo_footer_encode The five fields, the version, two reserved zero bytes, the CRC-32 of the first 32 bytes, the magic; little-endian.
+        // ANCHOR: todo_footer_encode Index offset, index length, count (u64s), index CRC-32 (u32), the version, two zero bytes, the CRC-32 of the first 32 bytes, the magic; little-endian.
         let mut out = [0; FOOTER_LEN];
         out[0..8].copy_from_slice(&self.index_offset.to_le_bytes());
         out[8..16].copy_from_slice(&self.index_len.to_le_bytes());

@@ -89,7 +89,7 @@ impl Index {
     // ANCHOR: decode_idea_a
     pub fn decode(path: &Path, bytes: Vec<u8>, footer: &Footer) -> Result<Index> {
         // ANCHOR_END: decode_idea_a
-        // ANCHOR: todo_index_decode Check the index's CRC-32, then walk its entries: lengths inside, keys ascending, offsets from 0 rising; keep where each starts.
+        // ANCHOR: todo_index_decode Check the index's CRC-32, then walk its entries: lengths inside, keys ascending, offsets from 0 rising; keep where each starts; shrink the bytes to fit (memory is counted).
         let base = footer.index_offset;
         let computed = crc32fast::hash(&bytes);
         if computed != footer.index_crc {

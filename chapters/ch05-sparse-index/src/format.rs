@@ -239,7 +239,7 @@ impl BlockIndex {
     /// tile the data section exactly, in order, with ascending last keys
     /// and counts that add up.
     pub fn decode(path: &Path, bytes: &[u8], footer: &Footer) -> Result<BlockIndex> {
-        // ANCHOR: todo_index_decode Read the count, the first key and every handle; check the blocks tile the data section in order, last keys ascending, counts adding up.
+        // ANCHOR: todo_index_decode Read the count, the first key and every handle; check the blocks tile the data section in order, last keys ascending, counts adding up; shrink the handles to fit (memory is counted).
         let base = footer.index_offset;
         let bad = |at: usize, expected: String, found: String| {
             Error::corruption(path, base + at as u64, expected, found)

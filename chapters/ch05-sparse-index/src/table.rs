@@ -82,7 +82,7 @@ impl<'a, W: Write> TableWriter<'a, W> {
     /// Appends an entry: a value, or a tombstone (`None`). Keys must come
     /// in strictly ascending order.
     pub fn add(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
-        // ANCHOR: todo_add Check the key, value and order; close the block first if this entry would pass the block size; push the entry.
+        // ANCHOR: todo_add Check the key, value and order; if the block is not empty and this entry would pass the block size, finish_block first; push the entry.
         self.check_usable()?;
         check_key(key)?;
         if let Some(value) = value {
@@ -597,7 +597,7 @@ impl Cursor<'_> {
 
     /// Moves to the next entry of the range: where it lies in the buffer.
     fn advance(&mut self) -> Result<Option<EntrySpan>> {
-        // ANCHOR: todo_cursor_advance The next entry in the range: step through the buffered blocks (fill reads more), skip keys before the start, stop past the end.
+        // ANCHOR: todo_cursor_advance The next entry in the range: step through the buffered blocks (fill reads more), skip keys before the start or below skip_below, stop past the end.
         loop {
             if self.done {
                 return Ok(None);

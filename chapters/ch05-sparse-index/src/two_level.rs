@@ -104,7 +104,7 @@ pub fn write_two_level<W: Write>(
     interval: u32,
     entries: Scan<'_>,
 ) -> Result<()> {
-    // ANCHOR: todo_write_two_level Write chapter 4's table, then a sample of every interval-th index entry (key, record, place, slice CRC) and the top footer.
+    // ANCHOR: todo_write_two_level Chapter 4's table; then per every interval-th index entry: key_len u16, its place u64, record u64, its slice's CRC-32, key; the last key; the top footer.
     let mut writer = TableWriter::new(path, &mut *out);
     for entry in entries {
         let (key, value) = entry?;

@@ -90,7 +90,7 @@ impl BloomFilter {
     /// h2, and probe i at h1 + i × h2 (double hashing: k hashes for the
     /// price of one, as good for a filter as k independent ones).
     fn positions(&self, key: &[u8]) -> impl Iterator<Item = usize> + use<> {
-        // ANCHOR: todo_iter_bloom_positions One 64-bit hash split into h1 and h2; probe i is at (h1 + i x h2) mod m (double hashing).
+        // ANCHOR: todo_iter_bloom_positions XXH3-64 of the key (XxHash3_64::oneshot); h1 its low 32 bits, h2 its high 32; probe i at h1.wrapping_add(i.wrapping_mul(h2)) as u64 % m bits.
         let hash = XxHash3_64::oneshot(key);
         let (h1, h2) = (hash as u32, (hash >> 32) as u32);
         let m = (self.bits.len() * 8) as u64;

@@ -87,7 +87,7 @@ impl Targets {
 // ANCHOR: pick
 /// The compaction due, if any: the level furthest over its target.
 pub fn pick(levels: &Levels, targets: &Targets, pointers: &[Vec<u8>]) -> Option<Job> {
-    // ANCHOR: todo_compaction_pick The level furthest over its target (score above 1), and its job.
+    // ANCHOR: todo_compaction_pick The level furthest over its target, with a score of 1 or more, and its job (job_for).
     let (level, score) = (0..MAX_LEVELS)
         .map(|level| (level, targets.score(levels, level)))
         .max_by(|a, b| a.1.total_cmp(&b.1))?;

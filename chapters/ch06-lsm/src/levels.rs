@@ -133,7 +133,7 @@ impl Levels {
     /// deeper level's one candidate; the first table that knows the key
     /// answers. Also the number of tables asked.
     pub fn get(&self, key: &[u8]) -> Result<(Lookup, u32)> {
-        // ANCHOR: todo_levels_get Level 0 newest first, then the one candidate table of each deeper level; the first that knows the key answers. Count the tables asked.
+        // ANCHOR: todo_levels_get Level 0 newest first, then each deeper level's one table (find); the first that knows the key answers, and a range tombstone that covers it is Deleted.
         let mut asked = 0;
         let deeper = (1..MAX_LEVELS).filter_map(|level| self.find(level, key));
         for table in self.levels[0].iter().rev().chain(deeper) {

@@ -110,7 +110,7 @@ impl Manifest {
     /// file number and names one file only, and that the tables' levels
     /// exist and come in order.
     pub fn decode(path: &Path, bytes: &[u8]) -> Result<Manifest> {
-        // ANCHOR: todo_manifest_decode Length, magic, version and CRC-32 first; then every number below the next, used once, levels in range and order.
+        // ANCHOR: todo_manifest_decode Length and magic, then the CRC-32, then version and reserved bytes; every number below the next file number, used once; levels in range and order.
         let corrupt = |offset: usize, expected: &str, found: String| {
             Error::corruption(path, offset as u64, expected, found)
         };

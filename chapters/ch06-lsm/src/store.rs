@@ -349,7 +349,7 @@ impl LsmStore {
     }
 
     fn flush_memtable(&mut self) -> Result<()> {
-        // ANCHOR: todo_store_flush Write the memtable as a level-0 table, start a new log, switch the manifest to name both, remove the old log; compact if due.
+        // ANCHOR: todo_store_flush Roll first if needs_roll; nothing if empty; write_table and a new synced log; switch_manifest (remove both if not switched); adopt them, old log to stale; settle.
         if self.needs_roll {
             // The last switch is not known durable: make it so first.
             self.roll()?;
@@ -880,7 +880,7 @@ impl KvStore for LsmStore {
 
     // ANCHOR: get
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        // ANCHOR: todo_store_get The memtable first (its range tombstones too), then the levels; a tombstone anywhere newer hides what is older.
+        // ANCHOR: todo_store_get The memtable first (a range tombstone there hides what is older), then levels.get, counting the tables asked; a tombstone anywhere is None.
         check_key(key)?;
         if let Some(found) = self.memtable.get(key) {
             return Ok(found.map(<[u8]>::to_vec));

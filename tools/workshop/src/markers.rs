@@ -68,10 +68,12 @@ fn marker<'a>(line: &'a str, keyword: &str) -> Option<(&'a str, &'a str)> {
 /// returns `impl Iterator` (marked `todo_iter_...`), whose type `todo!`
 /// alone cannot stand for, an iterator whose first step is that `todo!`.
 fn stub(m: &Marked) -> String {
+    // `todo!` takes a format string: a brace in the hint is written twice.
+    let hint = m.hint.replace('{', "{{").replace('}', "}}");
     if m.name.starts_with("iter_") {
-        format!("std::iter::from_fn(|| todo!({:?}))", m.hint)
+        format!("std::iter::from_fn(|| todo!({hint:?}))")
     } else {
-        format!("todo!({:?})", m.hint)
+        format!("todo!({hint:?})")
     }
 }
 
@@ -233,6 +235,13 @@ fn kept() {}
             out.contains("    std::iter::from_fn(|| todo!(\"Count.\"))\n"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn braces_in_a_hint_are_not_format_arguments() {
+        let source = "fn f() {\n    // ANCHOR: todo_f Write {\"hex\": ...}.\n    x()\n    // ANCHOR_END: todo_f\n}\n";
+        let (out, _) = strip(source).unwrap();
+        assert!(out.contains(r#"todo!("Write {{\"hex\": ...}}.")"#), "{out}");
     }
 
     #[test]
