@@ -462,10 +462,15 @@ impl KvStore for FsStore {
     }
 
     // ANCHOR: delete
+    // ANCHOR: delete_idea_a
     fn delete(&mut self, key: &[u8]) -> Result<()> {
+        // ANCHOR_END: delete_idea_a
         // ANCHOR: todo_delete check_syncs; find the key; one rename of its chain's last slot over its file (or one remove if it is the last); the key twice is damage.
+        // ANCHOR: delete_idea_b
         check_key(key)?;
+        // ANCHOR_END: delete_idea_b
         self.check_syncs()?;
+        // ANCHOR: delete_idea_c
         let Probe::Found { slot, .. } = self.find(key)? else {
             return Ok(());
         };
@@ -477,6 +482,7 @@ impl KvStore for FsStore {
             let next = self.next_slot(last)?;
             match self.read_slot(next)? {
                 None => break,
+                // ANCHOR_END: delete_idea_c
                 // A second copy of the key would come back to life once
                 // this one is gone: a wrong value, so an error instead.
                 Some((k, _)) if k == key => {
@@ -487,6 +493,7 @@ impl KvStore for FsStore {
                         format!("the same key as {}", slot.path(&self.root).display()),
                     ));
                 }
+                // ANCHOR: delete_idea_d
                 Some(_) => last = next,
             }
         }
@@ -505,8 +512,11 @@ impl KvStore for FsStore {
                 .context("moving a colliding key into place", &from)?;
         }
         self.changed_dir(atomic::parent(&path))
+        // ANCHOR_END: delete_idea_d
         // ANCHOR_END: todo_delete
+        // ANCHOR: delete_idea_e
     }
+    // ANCHOR_END: delete_idea_e
     // ANCHOR_END: delete
 
     // ANCHOR: scan

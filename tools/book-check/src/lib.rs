@@ -6,6 +6,10 @@
 //! by hand and invisible in a diff, so `cargo test` checks every page:
 //! each text block, with its `{{#include …}}` lines replaced by what they
 //! include (the byte snapshots the pages show are included that way).
+//!
+//! It also checks that every listing of the project's code or files (a
+//! code block that includes from `../../`) is captioned with the file it
+//! comes from, in the line after the block: `*`path`*`.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -45,7 +49,16 @@ pub fn check_page(page: &Path) -> Result<Vec<Problem>, String> {
     let source =
         std::fs::read_to_string(page).map_err(|e| format!("reading {}: {e}", page.display()))?;
     let dir = page.parent().unwrap_or(Path::new("."));
-    let mut problems = Vec::new();
+    let mut problems: Vec<Problem> = uncaptioned(&source)
+        .into_iter()
+        .map(|line| Problem {
+            page: page.to_path_buf(),
+            line,
+            what: "a listing of the project's code without a caption naming its file \
+                   (*`path`* after the block)"
+                .to_string(),
+        })
+        .collect();
     for block in text_blocks(&source) {
         let mut shown = Vec::new();
         for (line, text) in block {
@@ -75,6 +88,39 @@ pub fn check_page(page: &Path) -> Result<Vec<Problem>, String> {
         );
     }
     Ok(problems)
+}
+
+/// The page lines (from 1) of the code blocks in `source` that include
+/// the project's files and have no caption after them: the next line that
+/// is not blank must start with `*`` ` (the file's path, in italics).
+pub fn uncaptioned(source: &str) -> Vec<usize> {
+    let lines: Vec<&str> = source.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if !lines[i].trim_start().starts_with("```") {
+            i += 1;
+            continue;
+        }
+        let open = i;
+        let mut close = i + 1;
+        while close < lines.len() && !lines[close].trim_start().starts_with("```") {
+            close += 1;
+        }
+        let includes_project = lines[open + 1..close.min(lines.len())]
+            .iter()
+            .any(|l| l.contains("{{#include ../../"));
+        if includes_project {
+            let caption = lines[close.saturating_add(1).min(lines.len())..]
+                .iter()
+                .find(|l| !l.trim().is_empty());
+            if !caption.is_some_and(|l| l.starts_with("*`")) {
+                out.push(open + 1);
+            }
+        }
+        i = close + 1;
+    }
+    out
 }
 
 /// The ```` ```text ```` blocks of a page: each a list of (page line,
@@ -248,6 +294,14 @@ mod tests {
                 text: t.to_string(),
             })
             .collect()
+    }
+
+    #[test]
+    fn a_listing_without_its_file_is_caught() {
+        let page = "```rust\n{{#include ../../a/b.rs:x}}\n```\n\n*`a/b.rs`*\n\n\
+                    ```rust\n{{#include ../../a/c.rs:y}}\n```\n\nText.\n\n\
+                    ```sh\ncargo test\n```\n";
+        assert_eq!(uncaptioned(page), [7]);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Every page of the book: its text diagrams fit the page and their boxes
-//! line up (see the crate's documentation).
+//! line up, and its listings of project code name their file (see the
+//! crate's documentation).
 
 use std::path::Path;
 
@@ -24,7 +25,7 @@ fn every_text_diagram_in_the_book_fits_and_lines_up() {
         .collect();
     assert!(
         problems.is_empty(),
-        "{} problems in the book's text diagrams:\n{}",
+        "{} problems in the book's text diagrams and listings:\n{}",
         problems.len(),
         problems.join("\n")
     );
