@@ -389,25 +389,25 @@ fn a_store_that_panics_is_caught_with_its_shortest_sequence() {
     // A panic fails the case like a wrong answer, and the report still
     // gives the shrunk sequence and the panic's message: a starter's
     // `todo!()`, or a slice out of range, is explained, not just repeated.
-    let failure = ModelTest::<Fake<PANICS_ON_EMPTY_SCAN>>::new(&())
-        .cases(CASES)
-        .seed(1)
-        .run()
-        .unwrap_err();
-    let message = failure.message();
+    let message = model_failure::<Fake<PANICS_ON_EMPTY_SCAN>>();
     assert!(message.contains("shortest failing sequence"), "{message}");
     assert!(message.contains("range start is greater"), "{message}");
     assert!(message.contains("fn shrunk_model_failure()"), "{message}");
 }
 
-#[test]
-fn a_model_failure_shows_the_failing_sequence_as_a_test() {
-    let failure = ModelTest::<Fake<FORGETS_DELETES>>::new(&())
+/// The model-based test's failure message for `S`, with seed 1.
+fn model_failure<S: Stage<Options = ()>>() -> String {
+    let failure = ModelTest::<S>::new(&())
         .cases(CASES)
         .seed(1)
         .run()
         .unwrap_err();
-    let message = failure.message();
+    failure.message().to_string()
+}
+
+#[test]
+fn a_model_failure_shows_the_failing_sequence_as_a_test() {
+    let message = model_failure::<Fake<FORGETS_DELETES>>();
     assert!(message.contains("shortest failing sequence"), "{message}");
     assert!(message.contains("KV_MODEL_SEED=1"), "{message}");
     // The shrunk sequence needs a set, a delete and a reopen at least.
