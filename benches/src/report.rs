@@ -683,71 +683,70 @@ impl Report {
     /// Space on disk, for the subjects `keep` accepts.
     fn space_rows(&self, keep: impl Fn(&str) -> bool) -> Table {
         let header = [
-            "subject",
-            "N",
             "logical",
             "file bytes",
             "allocated on disk",
             "allocated / logical",
             "allocated per key",
             "files",
-        ]
-        .map(String::from)
-        .to_vec();
-        let mut rows = Vec::new();
-        for s in self.subjects.iter().filter(|s| keep(&s.name)) {
-            for f in self.footprints.iter().filter(|f| f.subject == s.name) {
-                rows.push(vec![
-                    s.name.clone(),
-                    count(f.n),
-                    bytes(f.logical_bytes),
-                    bytes(f.file_bytes),
-                    bytes(f.allocated_bytes),
-                    format!(
-                        "{:.2}",
-                        f.allocated_bytes as f64 / f.logical_bytes.max(1) as f64
-                    ),
-                    bytes(f.allocated_bytes / f.n.max(1)),
-                    f.files.to_string(),
-                ]);
-            }
-        }
-        Table {
-            header,
-            rows,
-            text_columns: 1,
-        }
+        ];
+        self.footprint_rows(keep, &header, |f| {
+            vec![
+                bytes(f.logical_bytes),
+                bytes(f.file_bytes),
+                bytes(f.allocated_bytes),
+                format!(
+                    "{:.2}",
+                    f.allocated_bytes as f64 / f.logical_bytes.max(1) as f64
+                ),
+                bytes(f.allocated_bytes / f.n.max(1)),
+                f.files.to_string(),
+            ]
+        })
     }
 
     /// Memory, for the subjects `keep` accepts: a table of its own, so
     /// that neither is wider than a page.
     fn memory_rows(&self, keep: impl Fn(&str) -> bool) -> Table {
         let header = [
-            "subject",
-            "N",
             "index in memory",
             "index per key",
             "peak heap while filling",
             "peak heap while opening",
-        ]
-        .map(String::from)
-        .to_vec();
+        ];
+        self.footprint_rows(keep, &header, |f| {
+            vec![
+                f.index_bytes.map_or("—".to_string(), bytes),
+                f.index_bytes
+                    .map_or("—".to_string(), |b| bytes(b / f.n.max(1))),
+                f.peak_heap_bytes.map_or("—".to_string(), bytes),
+                f.open_heap_bytes.map_or("—".to_string(), bytes),
+            ]
+        })
+    }
+
+    /// A row per subject `keep` accepts and size: the subject, N, then
+    /// `cells` of its footprint under `header`.
+    fn footprint_rows(
+        &self,
+        keep: impl Fn(&str) -> bool,
+        header: &[&str],
+        cells: impl Fn(&Footprint) -> Vec<String>,
+    ) -> Table {
         let mut rows = Vec::new();
         for s in self.subjects.iter().filter(|s| keep(&s.name)) {
             for f in self.footprints.iter().filter(|f| f.subject == s.name) {
-                rows.push(vec![
-                    s.name.clone(),
-                    count(f.n),
-                    f.index_bytes.map_or("—".to_string(), bytes),
-                    f.index_bytes
-                        .map_or("—".to_string(), |b| bytes(b / f.n.max(1))),
-                    f.peak_heap_bytes.map_or("—".to_string(), bytes),
-                    f.open_heap_bytes.map_or("—".to_string(), bytes),
-                ]);
+                let mut row = vec![s.name.clone(), count(f.n)];
+                row.extend(cells(f));
+                rows.push(row);
             }
         }
         Table {
-            header,
+            header: ["subject", "N"]
+                .iter()
+                .chain(header)
+                .map(|h| h.to_string())
+                .collect(),
             rows,
             text_columns: 1,
         }
