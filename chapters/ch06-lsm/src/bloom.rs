@@ -136,7 +136,9 @@ impl BloomFilter {
     /// `path`, which starts at `offset`: its checksum first, then every
     /// field. A damaged filter is an error, never a filter that says "not
     /// here" for a key the table holds.
+    // ANCHOR: decode_idea_a
     pub fn decode(path: &Path, offset: u64, bytes: &[u8]) -> Result<BloomFilter> {
+        // ANCHOR_END: decode_idea_a
         // ANCHOR: todo_bloom_decode The CRC-32 first, then every field; a damaged filter is an error, never a filter that forgets keys.
         let corrupt = |at: usize, expected: String, found: String| {
             Error::corruption(path, offset + at as u64, expected, found)
@@ -148,7 +150,9 @@ impl BloomFilter {
                 format!("a meta section of {} bytes", bytes.len()),
             ));
         }
+        // ANCHOR: decode_idea_b
         let (body, tail) = bytes.split_at(bytes.len() - 4);
+        // ANCHOR_END: decode_idea_b
         let stored = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
         let computed = crc32fast::hash(body);
         if stored != computed {
@@ -165,7 +169,9 @@ impl BloomFilter {
                 format!("{:?}", &body[0..8]),
             ));
         }
+        // ANCHOR: decode_idea_c
         let probes = body[5];
+        // ANCHOR_END: decode_idea_c
         let bits = u32::from_le_bytes([body[8], body[9], body[10], body[11]]);
         let len = body.len() - HEADER_LEN;
         if !(1..=MAX_PROBES).contains(&probes) || u64::from(bits) != len as u64 * 8 {
@@ -178,12 +184,16 @@ impl BloomFilter {
                 format!("{probes} probes and {bits} bits"),
             ));
         }
+        // ANCHOR: decode_idea_d
         Ok(BloomFilter {
             bits: body[HEADER_LEN..].to_vec(),
             probes,
         })
+        // ANCHOR_END: decode_idea_d
         // ANCHOR_END: todo_bloom_decode
+        // ANCHOR: decode_idea_e
     }
+    // ANCHOR_END: decode_idea_e
     // ANCHOR_END: decode
 }
 

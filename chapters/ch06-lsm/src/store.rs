@@ -191,15 +191,18 @@ impl LsmStore {
     /// Opens the store in `dir`: reads the manifest, removes the files it
     /// does not name, opens the tables, replays the logs into the memtable,
     /// and moves the memtable to a new log.
+    // ANCHOR: open_idea_a
     pub fn open_with(dir: &Path, options: &Options) -> Result<LsmStore> {
         // ANCHOR: todo_store_open Lock, read the manifest, remove unnamed files, open the tables, replay the logs into the memtable, move it to a new log.
         let disk = options.disk.clone();
         let lock = disk.lock(dir).context("locking", dir)?;
         let manifest = read_manifest(&disk, dir)?;
+        // ANCHOR_END: open_idea_a
         // The manifest read may be a rename that a crash left unsynced:
         // make it the one a power failure keeps before acting on it.
         atomic::sync_dir(&disk, dir)?;
         remove_unnamed(&disk, dir, &manifest)?;
+        // ANCHOR: open_idea_b
         let mut levels = Vec::with_capacity(manifest.levels.len());
         for numbers in &manifest.levels {
             let mut tables = Vec::with_capacity(numbers.len());
@@ -221,12 +224,14 @@ impl LsmStore {
                     }
                 }
             })?;
+            // ANCHOR_END: open_idea_b
             recovery.logs += 1;
             recovery.records += replayed.records;
             recovery.log_bytes += replayed.file_len;
             if let Some(torn) = replayed.torn {
                 recovery.torn.push(format!("{number:06}.log at {torn}"));
             }
+            // ANCHOR: open_idea_c
         }
         // The replayed writes may be in the operating system's cache only
         // (the process crashed, the machine did not): they are written
@@ -254,6 +259,7 @@ impl LsmStore {
         store.bytes_written = store.log.len();
         let switched = store.switch_manifest(&store.manifest());
         store.settle(switched)?;
+        // ANCHOR_END: open_idea_c
         // A crash between a flush and the compaction it made due leaves a
         // level 0 at its trigger: run that compaction now, or the next
         // flush would push level 0 past the bound reads rely on. Best
@@ -264,9 +270,13 @@ impl LsmStore {
         if store.options.auto_compaction {
             let _ = store.compact();
         }
+        // ANCHOR: open_idea_d
         Ok(store)
+        // ANCHOR_END: open_idea_d
         // ANCHOR_END: todo_store_open
+        // ANCHOR: open_idea_e
     }
+    // ANCHOR_END: open_idea_e
     // ANCHOR_END: open
 
     /// Opens the store in `dir` with the default options.

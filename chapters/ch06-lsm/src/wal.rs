@@ -367,15 +367,9 @@ pub fn replay(
     mode: LogRecovery,
     mut apply: impl FnMut(&[LogOp<'_>]),
 ) -> Result<Replayed> {
-    // ANCHOR: todo_wal_replay Check the header, then decode record after record; a torn tail ends the log, damage before intact records is an error.
-    let Some(bytes) = atomic::read_file(disk, path, u64::MAX)? else {
-        return Err(Error::corruption(
-            path,
-            0,
-            "a log, as the manifest says",
-            "no file",
-        ));
-    };
+    // ANCHOR: todo_wal_replay Check the header, then decode record after record, applying each; at one that is not intact, cut_or_fail decides.
+    let bytes = atomic::read_file(disk, path, u64::MAX)?
+        .ok_or_else(|| Error::corruption(path, 0, "a log, as the manifest says", "no file"))?;
     let mut replayed = Replayed {
         file_len: bytes.len() as u64,
         ..Replayed::default()
@@ -386,43 +380,46 @@ pub fn replay(
     let mut at = HEADER_LEN;
     let mut ops = Vec::new();
     while at < bytes.len() {
-        match decode_record(path, &bytes, at, &mut ops) {
-            Ok(next) => {
-                apply(&ops);
-                replayed.records += 1;
-                replayed.ops += ops.len() as u64;
-                at = next;
-            }
-            Err(Bad::Invalid(e)) => return Err(e),
-            Err(Bad::Broken(why)) => {
-                replayed.valid_len = at as u64;
-                // Past an intact header, the record's own bytes are known:
-                // the search for an intact record starts after them (a
-                // value may hold bytes that look like a record).
-                let search_from = match intact_header(&bytes, at) {
-                    Some((len, _)) => (at + RECORD_HEADER_LEN).saturating_add(len),
-                    None => at + 1,
-                };
-                return cut_or_fail(path, &bytes, (at, search_from), mode, why, replayed);
-            }
-        }
+        let next = match decode_record(path, &bytes, at, &mut ops) {
+            Ok(next) => next,
+            Err(bad) => return cut_or_fail(path, &bytes, at, bad, mode, replayed),
+        };
+        apply(&ops);
+        replayed.records += 1;
+        replayed.ops += ops.len() as u64;
+        at = next;
     }
     replayed.valid_len = at as u64;
     Ok(replayed)
     // ANCHOR_END: todo_wal_replay
 }
+// ANCHOR_END: replay
 
-/// The tail from `at` is bad: a torn tail if no intact record starts at or
-/// after `search_from`, else (in the strict mode) an error naming the
-/// offset.
+// ANCHOR: cut_or_fail
+/// The record at `at` is `bad`. Written wrong (its checksums match), it is
+/// an error. Broken, it is a torn tail if no intact record starts after
+/// it, and the log is cut there; else it is damage: an error naming the
+/// offset, or (in point-in-time recovery) a cut that says what it drops.
 fn cut_or_fail(
     path: &Path,
     bytes: &[u8],
-    (at, search_from): (usize, usize),
+    at: usize,
+    bad: Bad,
     mode: LogRecovery,
-    why: String,
     mut replayed: Replayed,
 ) -> Result<Replayed> {
+    // ANCHOR: todo_wal_cut_or_fail An Invalid record is an error; a Broken one is cut if no intact record follows (searched from past its own bytes if its header is intact), else an error, or a cut in point-in-time mode.
+    let why = match bad {
+        Bad::Invalid(e) => return Err(e),
+        Bad::Broken(why) => why,
+    };
+    // Past an intact header, the record's own bytes are known: the search
+    // for an intact record starts after them (a value may hold bytes that
+    // look like a record).
+    let search_from = match intact_header(bytes, at) {
+        Some((len, _)) => (at + RECORD_HEADER_LEN).saturating_add(len),
+        None => at + 1,
+    };
     let torn = match (next_intact_record(bytes, search_from), mode) {
         (None, _) => format!("offset {at}: {why}"),
         (Some(next), LogRecovery::PointInTime) => format!(
@@ -445,8 +442,9 @@ fn cut_or_fail(
     replayed.valid_len = at as u64;
     replayed.torn = Some(torn);
     Ok(replayed)
+    // ANCHOR_END: todo_wal_cut_or_fail
 }
-// ANCHOR_END: replay
+// ANCHOR_END: cut_or_fail
 
 /// Checks the file header. The store syncs a log's header before the
 /// manifest names the log, so a header that is short or damaged is an
