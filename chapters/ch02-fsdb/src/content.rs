@@ -158,6 +158,7 @@ fn check_checksum(path: &Path, bytes: &[u8]) -> Result<()> {
     let digits = TAIL_OPEN.len()..TAIL_OPEN.len() + CRC_DIGITS;
     let stored = tail.get(digits).unwrap_or_default();
     let computed = format!("{:08x}", crc32fast::hash(covered));
+    // ANCHOR: armour_checksum Compare the stored CRC-32 with one computed over the bytes before the tail.
     if stored != computed.as_bytes() {
         return Err(Error::corruption(
             path,
@@ -169,6 +170,7 @@ fn check_checksum(path: &Path, bytes: &[u8]) -> Result<()> {
             format!("{}: the file is damaged", String::from_utf8_lossy(stored)),
         ));
     }
+    // ANCHOR_END: armour_checksum
     Ok(())
 }
 
@@ -263,6 +265,7 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<KeyValue> {
     let (key, value) = (to_bytes(key, "key")?, to_bytes(value, "value")?);
     // The contract's limits hold for what is read back, too: a file edited
     // by hand must not hand a caller a value no `set` could have stored.
+    // ANCHOR: armour_limits Refuse a key or value read back that is longer than the contract allows.
     for (what, len, max) in [
         ("key", key.len(), MAX_KEY_LEN),
         ("value", value.len(), MAX_VALUE_LEN),
@@ -276,6 +279,7 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<KeyValue> {
             ));
         }
     }
+    // ANCHOR_END: armour_limits
     Ok((key, value))
     // ANCHOR_END: todo_decode
 }

@@ -84,6 +84,7 @@ pub fn check_or_create(disk: &Disk, root: &Path, hash_bits: u32) -> Result<()> {
         &bytes,
         "a JSON object with \"format\" and \"version\"",
     )?;
+    // ANCHOR: armour_format Refuse a marker file of another format.
     if header.format != FORMAT {
         return Err(Error::corruption(
             &path,
@@ -92,6 +93,8 @@ pub fn check_or_create(disk: &Disk, root: &Path, hash_bits: u32) -> Result<()> {
             format!("format {:?}", header.format),
         ));
     }
+    // ANCHOR_END: armour_format
+    // ANCHOR: armour_version Refuse a version this code does not know.
     if header.version != VERSION {
         return Err(Error::corruption(
             &path,
@@ -103,7 +106,9 @@ pub fn check_or_create(disk: &Disk, root: &Path, hash_bits: u32) -> Result<()> {
             ),
         ));
     }
+    // ANCHOR_END: armour_version
     let marker: Marker = parse(&path, &bytes, "the fields format, version, hash, hash_bits")?;
+    // ANCHOR: armour_hash Refuse a store whose files are named by another hash function.
     if marker.hash != HASH {
         return Err(Error::corruption(
             &path,
@@ -112,6 +117,7 @@ pub fn check_or_create(disk: &Disk, root: &Path, hash_bits: u32) -> Result<()> {
             format!("hash {:?}", marker.hash),
         ));
     }
+    // ANCHOR_END: armour_hash
     if marker.hash_bits != hash_bits {
         return Err(Error::InvalidInput(format!(
             "the store in {} names files with {}-bit hashes; it cannot be opened with {hash_bits}-bit ones",

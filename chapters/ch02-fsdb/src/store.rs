@@ -234,6 +234,7 @@ impl FsStore {
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let (key, value) = content::decode(&path, &bytes)?;
         let hash = key_hash(&key, self.options.hash_bits);
+        // ANCHOR: armour_slot_hash Refuse a file whose key does not hash to its name.
         if hash != slot.hash {
             return Err(Error::corruption(
                 path,
@@ -245,6 +246,7 @@ impl FsStore {
                 format!("a key whose hash is {hash:016x}"),
             ));
         }
+        // ANCHOR_END: armour_slot_hash
         Ok(Some((key, value)))
         // ANCHOR_END: todo_read_slot
     }
@@ -407,6 +409,7 @@ impl FsStore {
         // stops at the first missing one and would never see past a gap.
         for (i, slot) in slots.iter().enumerate() {
             let previous = i.checked_sub(1).map(|p| slots[p]);
+            // ANCHOR: armour_gap Refuse a slot whose slot before it is missing: a gap lookups would never cross.
             if slot.index > 0
                 && previous
                     != Some(Slot {
@@ -425,6 +428,7 @@ impl FsStore {
                     "a gap: lookups of this key would never reach this file",
                 ));
             }
+            // ANCHOR_END: armour_gap
         }
         Ok(Listing { slots, dirs })
     }
@@ -536,6 +540,7 @@ impl KvStore for FsStore {
             }
         }
         found.sort_unstable();
+        // ANCHOR: armour_duplicates Refuse two files that hold the same key.
         if let Some(pair) = found.windows(2).find(|pair| pair[0].0 == pair[1].0) {
             return Err(Error::corruption(
                 pair[1].1.path(&self.root),
@@ -544,6 +549,7 @@ impl KvStore for FsStore {
                 format!("the same key as {}", pair[0].1.path(&self.root).display()),
             ));
         }
+        // ANCHOR_END: armour_duplicates
         // Values are read again, one at a time, as the caller asks for them,
         // rather than held in memory for the whole range.
         Ok(Box::new(found.into_iter().map(

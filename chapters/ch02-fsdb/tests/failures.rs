@@ -243,8 +243,11 @@ fn the_marker_is_checked() {
     let (v, next) = (VERSION, VERSION + 1);
     let cases = [
         (
-            format!("{{\"format\":\"something-else\",\"version\":{v}}}"),
-            "format".to_owned(),
+            // Whole but for its format: the error names the format wanted.
+            format!(
+                "{{\"format\":\"something-else\",\"version\":{v},\"hash\":\"xxh3-64\",\"hash_bits\":64}}"
+            ),
+            "format \"ch02-fsdb\"".to_owned(),
         ),
         (
             format!("{{\"format\":\"ch02-fsdb\",\"version\":{next},\"compression\":\"zstd\"}}"),

@@ -200,6 +200,7 @@ pub fn record_lengths(path: &Path, buf: &[u8], at: usize, base: u64) -> Result<(
         base,
         "a value length",
     )?) as usize;
+    // ANCHOR: armour_value_len Refuse a value length above the contract's limit, before reading it.
     if value_len > MAX_VALUE_LEN {
         return Err(Error::corruption(
             path,
@@ -208,6 +209,7 @@ pub fn record_lengths(path: &Path, buf: &[u8], at: usize, base: u64) -> Result<(
             format!("{value_len}"),
         ));
     }
+    // ANCHOR_END: armour_value_len
     Ok((key_len, value_len))
 }
 
@@ -217,6 +219,7 @@ pub fn record_lengths(path: &Path, buf: &[u8], at: usize, base: u64) -> Result<(
 pub fn read_header(path: &Path, bytes: &[u8]) -> Result<u64> {
     // ANCHOR: todo_read_header Check the magic number, the version and the reserved bytes; return the record count.
     let magic: [u8; 4] = take(path, bytes, 0, 0, "the magic number")?;
+    // ANCHOR: armour_magic Refuse a file that does not start with the magic number.
     if magic != MAGIC {
         return Err(Error::corruption(
             path,
@@ -225,7 +228,9 @@ pub fn read_header(path: &Path, bytes: &[u8]) -> Result<u64> {
             format!("{magic:02x?}"),
         ));
     }
+    // ANCHOR_END: armour_magic
     let version = u16::from_le_bytes(take(path, bytes, 4, 0, "a version")?);
+    // ANCHOR: armour_version Refuse a version this code does not know.
     if version != VERSION {
         return Err(Error::corruption(
             path,
@@ -234,7 +239,9 @@ pub fn read_header(path: &Path, bytes: &[u8]) -> Result<u64> {
             format!("version {version}"),
         ));
     }
+    // ANCHOR_END: armour_version
     let reserved = u16::from_le_bytes(take(path, bytes, 6, 0, "reserved bytes")?);
+    // ANCHOR: armour_reserved Refuse reserved bytes that are not zero.
     if reserved != 0 {
         return Err(Error::corruption(
             path,
@@ -243,6 +250,7 @@ pub fn read_header(path: &Path, bytes: &[u8]) -> Result<u64> {
             format!("{reserved:#06x}"),
         ));
     }
+    // ANCHOR_END: armour_reserved
     Ok(u64::from_le_bytes(take(
         path,
         bytes,
@@ -274,6 +282,7 @@ pub fn header(count: u64) -> [u8; HEADER_LEN] {
 pub fn decode(path: &Path, bytes: &[u8], mut visit: impl FnMut(&[u8], &[u8])) -> Result<u64> {
     // ANCHOR_END: decode_idea_a
     // ANCHOR: todo_decode Header, count records in ascending order ending where the checksum starts, checksum; visit only once all is checked.
+    // ANCHOR: armour_short Refuse a file too short for a header and a checksum.
     if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
         return Err(Error::corruption(
             path,
@@ -285,6 +294,7 @@ pub fn decode(path: &Path, bytes: &[u8], mut visit: impl FnMut(&[u8], &[u8])) ->
             format!("a file of {} bytes", bytes.len()),
         ));
     }
+    // ANCHOR_END: armour_short
     // ANCHOR: decode_idea_b
     let count = read_header(path, bytes)?;
     let records_end = bytes.len() - CHECKSUM_LEN;
@@ -297,6 +307,7 @@ pub fn decode(path: &Path, bytes: &[u8], mut visit: impl FnMut(&[u8], &[u8])) ->
     for _ in 0..count {
         let record = decode_record(path, data, at, 0)?;
         // ANCHOR_END: decode_idea_c
+        // ANCHOR: armour_order Refuse a key not greater than the one before it.
         if previous.is_some_and(|p| p >= record.key) {
             return Err(Error::corruption(
                 path,
@@ -305,12 +316,14 @@ pub fn decode(path: &Path, bytes: &[u8], mut visit: impl FnMut(&[u8], &[u8])) ->
                 "a key not greater than the one before it",
             ));
         }
+        // ANCHOR_END: armour_order
         previous = Some(record.key);
         // ANCHOR: decode_idea_d
         decoded.push((record.key, record.value));
         at = record.end;
     }
     // ANCHOR_END: decode_idea_d
+    // ANCHOR: armour_records_end Refuse records that do not end where the checksum starts.
     if at != records_end {
         return Err(Error::corruption(
             path,
@@ -319,6 +332,8 @@ pub fn decode(path: &Path, bytes: &[u8], mut visit: impl FnMut(&[u8], &[u8])) ->
             format!("{} more bytes", records_end - at),
         ));
     }
+    // ANCHOR_END: armour_records_end
+    // ANCHOR: armour_checksum Compare the stored CRC-32 with one computed over every byte before it.
     let stored = u32::from_le_bytes(take(path, bytes, records_end, 0, "the checksum")?);
     let computed = crc32fast::hash(data);
     if stored != computed {
@@ -329,6 +344,7 @@ pub fn decode(path: &Path, bytes: &[u8], mut visit: impl FnMut(&[u8], &[u8])) ->
             format!("{stored:08x}: the file is damaged"),
         ));
     }
+    // ANCHOR_END: armour_checksum
     // Only a file that checked out in full reaches the caller.
     // ANCHOR: decode_idea_e
     for (key, value) in decoded {

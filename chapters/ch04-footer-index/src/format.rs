@@ -101,6 +101,7 @@ impl Footer {
             u64::from_le_bytes(out)
         };
         // ANCHOR_END: decode_footer_idea_b
+        // ANCHOR: armour_magic Refuse a footer that does not end with the magic number.
         if bytes[36..40] != MAGIC {
             return Err(Error::corruption(
                 path,
@@ -109,6 +110,7 @@ impl Footer {
                 format!("{:02x?}: not a table file", &bytes[36..40]),
             ));
         }
+        // ANCHOR_END: armour_magic
         // A version this code does not know may lay the footer out
         // differently, so it is reported as such, unless the checksum says
         // the footer is simply damaged.
@@ -123,6 +125,7 @@ impl Footer {
             )
         };
         let version = field(28..30);
+        // ANCHOR: armour_version Refuse a version this code does not know (unless the checksum says the footer is damaged).
         if version != u64::from(VERSION) {
             if stored != u64::from(computed) {
                 return Err(damaged());
@@ -134,9 +137,13 @@ impl Footer {
                 format!("version {version}"),
             ));
         }
+        // ANCHOR_END: armour_version
+        // ANCHOR: armour_footer_checksum Compare the footer's stored CRC-32 with one computed over its first 32 bytes.
         if stored != u64::from(computed) {
             return Err(damaged());
         }
+        // ANCHOR_END: armour_footer_checksum
+        // ANCHOR: armour_reserved Refuse reserved bytes that are not zero.
         if field(30..32) != 0 {
             return Err(Error::corruption(
                 path,
@@ -145,6 +152,7 @@ impl Footer {
                 format!("{:#06x}", field(30..32)),
             ));
         }
+        // ANCHOR_END: armour_reserved
         // ANCHOR: decode_footer_idea_c
         let footer = Footer {
             index_offset: field(0..8),
@@ -153,7 +161,9 @@ impl Footer {
             index_crc: field(24..28) as u32,
         };
         // ANCHOR_END: decode_footer_idea_c
+        // ANCHOR: armour_geometry Check that the footer's numbers fit this file (check_geometry).
         footer.check_geometry(path, at)?;
+        // ANCHOR_END: armour_geometry
         // ANCHOR: decode_footer_idea_d
         Ok(footer)
         // ANCHOR_END: decode_footer_idea_d

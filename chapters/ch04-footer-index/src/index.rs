@@ -92,6 +92,7 @@ impl Index {
         // ANCHOR: todo_index_decode Check the index's CRC-32, then walk its entries: lengths inside, keys ascending, offsets from 0 rising; keep where each starts; shrink the bytes to fit (memory is counted).
         let base = footer.index_offset;
         let computed = crc32fast::hash(&bytes);
+        // ANCHOR: armour_index_checksum Compare the index's CRC-32 with the one the footer holds.
         if computed != footer.index_crc {
             return Err(Error::corruption(
                 path,
@@ -100,6 +101,7 @@ impl Index {
                 format!("checksum {computed:08x}: the index is damaged"),
             ));
         }
+        // ANCHOR_END: armour_index_checksum
         // ANCHOR: decode_idea_b
         let mut starts = Vec::with_capacity(usize::try_from(footer.count).unwrap_or(0));
         let mut at = 0usize;
@@ -111,12 +113,14 @@ impl Index {
             let here = base + at as u64;
             let bad =
                 |expected: String, found: String| Error::corruption(path, here, expected, found);
+            // ANCHOR: armour_entry_header Refuse an entry whose header runs past the end of the index.
             if bytes.len() - at < INDEX_ENTRY_HEADER_LEN {
                 return Err(bad(
                     format!("an index entry ({INDEX_ENTRY_HEADER_LEN} bytes and a key)"),
                     format!("the end of the index, {} bytes on", bytes.len() - at),
                 ));
             }
+            // ANCHOR_END: armour_entry_header
             // ANCHOR: decode_idea_d
             let (key_len, offset, _) = fields(&bytes, at);
             let key_start = at + INDEX_ENTRY_HEADER_LEN;
@@ -127,6 +131,7 @@ impl Index {
                     format!("the end of the index, {} bytes on", bytes.len() - key_start),
                 ));
             };
+            // ANCHOR: armour_entry_order Refuse a first record not at offset 0, keys not ascending, a record whose length cannot be right.
             match previous {
                 None if offset != 0 => {
                     return Err(bad(
@@ -153,12 +158,14 @@ impl Index {
                 }
                 _ => {}
             }
+            // ANCHOR_END: armour_entry_order
             previous = Some((key, offset));
             // ANCHOR: decode_idea_e
             starts.push(at);
             at = key_start + key_len;
         }
         // ANCHOR_END: decode_idea_e
+        // ANCHOR: armour_last_record Check that the last record ends where the index starts (and that no records means no record bytes).
         if let Some((key, offset)) = previous {
             // The last record ends where the index starts.
             if !end_bounds(offset, key).contains(&footer.index_offset) {
@@ -173,6 +180,8 @@ impl Index {
                 format!("{} bytes", footer.index_offset),
             ));
         }
+        // ANCHOR_END: armour_last_record
+        // ANCHOR: armour_index_end Refuse bytes after the last index entry.
         if at != bytes.len() {
             return Err(Error::corruption(
                 path,
@@ -184,6 +193,7 @@ impl Index {
                 format!("{} more bytes", bytes.len() - at),
             ));
         }
+        // ANCHOR_END: armour_index_end
         // A writer's index may carry spare capacity; the memory this index
         // reports should be what it needs.
         // ANCHOR: decode_idea_f

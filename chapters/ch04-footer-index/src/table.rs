@@ -32,6 +32,7 @@ impl Table {
     pub fn open(disk: &Disk, path: &Path) -> Result<Table> {
         // ANCHOR: todo_open Read and decode the footer from the file's last FOOTER_LEN bytes, then read and decode the index it points to.
         let file = CountingFile::open(disk, path)?;
+        // ANCHOR: armour_short Refuse a file too short to hold a footer.
         if file.len() < FOOTER_LEN as u64 {
             return Err(Error::corruption(
                 path,
@@ -40,6 +41,7 @@ impl Table {
                 format!("a file of {} bytes", file.len()),
             ));
         }
+        // ANCHOR_END: armour_short
         let mut tail = [0; FOOTER_LEN];
         file.read_exact_at(&mut tail, file.len() - FOOTER_LEN as u64)?;
         let footer = Footer::decode(path, &tail, file.len())?;
@@ -243,6 +245,7 @@ pub fn check_record<'b>(
     bytes: &'b [u8],
 ) -> Result<(&'b [u8], &'b [u8])> {
     let computed = crc32fast::hash(bytes);
+    // ANCHOR: armour_record_checksum Compare the record's CRC-32 with the one its index entry holds.
     if computed != entry.crc {
         return Err(Error::corruption(
             path,
@@ -254,7 +257,9 @@ pub fn check_record<'b>(
             format!("checksum {computed:08x}: the record is damaged"),
         ));
     }
+    // ANCHOR_END: armour_record_checksum
     let record = decode_record(path, bytes, 0, entry.offset)?;
+    // ANCHOR: armour_record_key Refuse a record whose key is not the one its index entry names.
     if record.key != entry.key {
         return Err(Error::corruption(
             path,
@@ -263,6 +268,8 @@ pub fn check_record<'b>(
             "a record of another key (the index does not match the records)",
         ));
     }
+    // ANCHOR_END: armour_record_key
+    // ANCHOR: armour_record_len Refuse a record that does not fill the bytes up to the next one.
     if record.end != bytes.len() {
         return Err(Error::corruption(
             path,
@@ -271,6 +278,7 @@ pub fn check_record<'b>(
             format!("a record of {} bytes", record.end),
         ));
     }
+    // ANCHOR_END: armour_record_len
     Ok((record.key, record.value))
 }
 // ANCHOR_END: check_record

@@ -157,6 +157,7 @@ pub fn check_crc<'a>(path: &Path, block: &'a [u8], offset: u64) -> Result<&'a [u
     let (entries, trailer) = block.split_at(split);
     let stored = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
     let computed = crc32fast::hash(entries);
+    // ANCHOR: armour_block_checksum Compare the block's stored CRC-32 with one computed over its entries.
     if stored != computed {
         return Err(Error::corruption(
             path,
@@ -165,6 +166,7 @@ pub fn check_crc<'a>(path: &Path, block: &'a [u8], offset: u64) -> Result<&'a [u
             format!("{stored:08x}: the block is damaged"),
         ));
     }
+    // ANCHOR_END: armour_block_checksum
     Ok(entries)
 }
 

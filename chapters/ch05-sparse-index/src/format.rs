@@ -94,6 +94,7 @@ impl Footer {
             out[..range.len()].copy_from_slice(&bytes[range]);
             u64::from_le_bytes(out)
         };
+        // ANCHOR: armour_magic Refuse a footer that does not end with the magic number.
         if bytes[44..48] != MAGIC {
             return Err(Error::corruption(
                 path,
@@ -102,8 +103,10 @@ impl Footer {
                 format!("{:02x?}: not a block table", &bytes[44..48]),
             ));
         }
+        // ANCHOR_END: armour_magic
         let stored = field(40..44);
         let computed = u64::from(crc32fast::hash(&bytes[..40]));
+        // ANCHOR: armour_footer_checksum Compare the footer's stored CRC-32 with one computed over its first 40 bytes.
         if stored != computed {
             return Err(Error::corruption(
                 path,
@@ -112,7 +115,9 @@ impl Footer {
                 format!("{stored:08x}: the footer is damaged"),
             ));
         }
+        // ANCHOR_END: armour_footer_checksum
         let version = field(36..38);
+        // ANCHOR: armour_version Refuse a version this code does not know.
         if version != u64::from(VERSION) {
             return Err(Error::corruption(
                 path,
@@ -121,6 +126,8 @@ impl Footer {
                 format!("version {version}"),
             ));
         }
+        // ANCHOR_END: armour_version
+        // ANCHOR: armour_reserved Refuse reserved bytes that are not zero.
         if field(38..40) != 0 {
             return Err(Error::corruption(
                 path,
@@ -129,6 +136,7 @@ impl Footer {
                 format!("{:#06x}", field(38..40)),
             ));
         }
+        // ANCHOR_END: armour_reserved
         let footer = Footer {
             index_offset: field(0..8),
             index_len: field(8..16),
@@ -140,6 +148,7 @@ impl Footer {
         // footer, with nothing between them.
         let index_end = footer.index_offset.checked_add(footer.index_len);
         let meta_end = footer.meta_offset.checked_add(footer.meta_len);
+        // ANCHOR: armour_layout Check that the index and the meta section lie back to back, up to the footer.
         if index_end != Some(footer.meta_offset) || meta_end != Some(at) {
             return Err(Error::corruption(
                 path,
@@ -151,6 +160,7 @@ impl Footer {
                 ),
             ));
         }
+        // ANCHOR_END: armour_layout
         Ok(footer)
     }
 }
@@ -244,6 +254,7 @@ impl BlockIndex {
         let bad = |at: usize, expected: String, found: String| {
             Error::corruption(path, base + at as u64, expected, found)
         };
+        // ANCHOR: armour_index_short Refuse an index too short for its header.
         if bytes.len() < INDEX_HEADER_LEN {
             return Err(bad(
                 0,
@@ -251,6 +262,7 @@ impl BlockIndex {
                 format!("{} bytes", bytes.len()),
             ));
         }
+        // ANCHOR_END: armour_index_short
         let count = read_u64(bytes, 0);
         let first_len = read_u16(bytes, 8);
         let mut at = INDEX_HEADER_LEN;
@@ -288,6 +300,7 @@ impl BlockIndex {
             at += key_len;
             // Blocks are back to back from offset 0: each starts where the
             // one before ended.
+            // ANCHOR: armour_tiling Refuse a block that does not start where the one before ended.
             if offset != data_end {
                 return Err(bad(
                     handle_at + 2,
@@ -295,8 +308,10 @@ impl BlockIndex {
                     format!("offset {offset}"),
                 ));
             }
+            // ANCHOR_END: armour_tiling
             // At least one entry, and room for its header and key.
             let least = (BLOCK_TRAILER_LEN + ENTRY_HEADER_LEN + key_len) as u64;
+            // ANCHOR: armour_block_size Refuse a block with no entries, or too small for one.
             if entries == 0 || u64::from(len) < least || key_len > MAX_KEY_LEN {
                 return Err(bad(
                     handle_at,
@@ -304,6 +319,8 @@ impl BlockIndex {
                     format!("{entries} entries in {len} bytes"),
                 ));
             }
+            // ANCHOR_END: armour_block_size
+            // ANCHOR: armour_block_order Refuse last keys that do not rise strictly from the first key.
             if blocks
                 .last()
                 .is_some_and(|b: &BlockHandle| *b.last_key >= *key)
@@ -315,6 +332,7 @@ impl BlockIndex {
                     "a block whose last key is not past the one before".into(),
                 ));
             }
+            // ANCHOR_END: armour_block_order
             data_end = offset + u64::from(len);
             total += u64::from(entries);
             blocks.push(BlockHandle {
@@ -324,6 +342,7 @@ impl BlockIndex {
                 entries,
             });
         }
+        // ANCHOR: armour_data_end Check that the blocks end where the index starts.
         if data_end != footer.index_offset {
             return Err(bad(
                 0,
@@ -334,6 +353,8 @@ impl BlockIndex {
                 format!("blocks that end at {data_end}"),
             ));
         }
+        // ANCHOR_END: armour_data_end
+        // ANCHOR: armour_total Check that the blocks' entry counts add up to the table's.
         if total != count {
             return Err(bad(
                 0,
@@ -341,6 +362,8 @@ impl BlockIndex {
                 format!("{count}"),
             ));
         }
+        // ANCHOR_END: armour_total
+        // ANCHOR: armour_empty Refuse a first key in a table of no entries.
         if count == 0 && !first_key.is_empty() {
             return Err(bad(
                 8,
@@ -348,6 +371,7 @@ impl BlockIndex {
                 format!("{first_len} bytes"),
             ));
         }
+        // ANCHOR_END: armour_empty
         // Exactly as many handles as blocks: the index's memory is the
         // point of this chapter, and a test asserts it.
         blocks.shrink_to_fit();

@@ -419,15 +419,18 @@ impl Table {
                 (None, Some(before)) => before < key,
                 (None, None) => key == &*self.index.first_key,
             };
+            // ANCHOR: armour_entry_order Refuse a key out of order, or outside the block's range in the index.
             if !in_order || key > &*handle.last_key {
                 return Err(self.misplaced(handle, pos));
             }
+            // ANCHOR_END: armour_entry_order
             last = Some(key);
             seen += 1;
             // ANCHOR: check_block_idea_d
             pos = span.next;
         }
         // ANCHOR_END: check_block_idea_d
+        // ANCHOR: armour_block_count Refuse a block whose entry count or last key is not the index's.
         if seen != handle.entries || last != Some(&*handle.last_key) {
             return Err(Error::corruption(
                 self.path(),
@@ -439,6 +442,7 @@ impl Table {
                 format!("{seen} entries"),
             ));
         }
+        // ANCHOR_END: armour_block_count
         // ANCHOR: check_block_idea_e
         Ok((entries, found))
         // ANCHOR_END: check_block_idea_e

@@ -132,16 +132,35 @@ fn with_index(bytes: &[u8], change: impl FnOnce(&mut BlockIndex)) -> Vec<u8> {
         push_handle(&mut handles, handle);
     }
     let index = encode_index(index.count, &index.first_key, &handles);
-    let mut out = bytes[..start].to_vec();
-    out.extend_from_slice(&index);
+    table_of(&bytes[..start], &index)
+}
+
+/// A table of the data blocks `data` and the index block `index`, with a
+/// footer that describes them, its checksums right.
+fn table_of(data: &[u8], index: &[u8]) -> Vec<u8> {
+    let mut out = data.to_vec();
+    out.extend_from_slice(index);
     let footer = Footer {
-        index_offset: start as u64,
+        index_offset: data.len() as u64,
         index_len: index.len() as u64,
-        index_crc: crc32fast::hash(&index),
-        meta_offset: (start + index.len()) as u64,
+        index_crc: crc32fast::hash(index),
+        meta_offset: (data.len() + index.len()) as u64,
         meta_len: 0,
     };
     out.extend_from_slice(&footer.encode());
+    out
+}
+
+/// The table with its footer's bytes changed by `change`, and the
+/// footer's checksum (bytes 40..44, over bytes 0..40) made right again.
+fn with_footer(bytes: &[u8], change: impl FnOnce(&mut [u8; FOOTER_LEN])) -> Vec<u8> {
+    let at = bytes.len() - FOOTER_LEN;
+    let mut footer: [u8; FOOTER_LEN] = bytes[at..].try_into().unwrap();
+    change(&mut footer);
+    let crc = crc32fast::hash(&footer[..40]);
+    footer[40..44].copy_from_slice(&crc.to_le_bytes());
+    let mut out = bytes[..at].to_vec();
+    out.extend_from_slice(&footer);
     out
 }
 
@@ -225,6 +244,44 @@ fn tables_written_wrong_are_named_errors() {
     );
 }
 // ANCHOR_END: named
+
+/// Footers and index headers written wrong behind valid checksums: each
+/// check at open answers for one of these, and names it.
+#[test]
+fn footers_and_index_headers_written_wrong_are_named_errors() {
+    let bytes = table_bytes();
+    let named = |bytes: &[u8], what: &str| {
+        let error = open_error(bytes);
+        assert!(error.contains(what), "expected {what:?} in: {error}");
+    };
+    // A version this code does not know (bytes 36..38).
+    named(
+        &with_footer(&bytes, |f| f[36] = f[36].wrapping_add(1)),
+        "format version",
+    );
+    // Reserved bytes that are not zero (38..40).
+    named(
+        &with_footer(&bytes, |f| f[38] = 1),
+        "reserved bytes of zero",
+    );
+    // A meta section that does not start where the index ends (20..28).
+    named(
+        &with_footer(&bytes, |f| f[20] = f[20].wrapping_add(1)),
+        "ending where the footer starts",
+    );
+    // An index too short for its own header, its checksum right.
+    named(&table_of(&[], &[0; 5]), "an index of at least");
+    // A block of no entries.
+    named(
+        &with_index(&bytes, |i| i.blocks[0].entries = 0),
+        "a block of at least one entry",
+    );
+    // A table of no entries that names a first key.
+    named(
+        &table_of(&[], &encode_index(0, b"key", &[])),
+        "no first key in an empty table",
+    );
+}
 
 proptest! {
     /// Random damage: several bytes changed, then perhaps a cut.

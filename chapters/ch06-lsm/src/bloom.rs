@@ -143,6 +143,7 @@ impl BloomFilter {
         let corrupt = |at: usize, expected: String, found: String| {
             Error::corruption(path, offset + at as u64, expected, found)
         };
+        // ANCHOR: armour_filter_short Refuse a meta section too short for a header, eight bytes of bits and a checksum.
         if bytes.len() < HEADER_LEN + 8 + 4 {
             return Err(corrupt(
                 0,
@@ -150,11 +151,13 @@ impl BloomFilter {
                 format!("a meta section of {} bytes", bytes.len()),
             ));
         }
+        // ANCHOR_END: armour_filter_short
         // ANCHOR: decode_idea_b
         let (body, tail) = bytes.split_at(bytes.len() - 4);
         // ANCHOR_END: decode_idea_b
         let stored = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
         let computed = crc32fast::hash(body);
+        // ANCHOR: armour_filter_checksum Compare the filter's stored CRC-32 with one computed over the bytes before it.
         if stored != computed {
             return Err(corrupt(
                 body.len(),
@@ -162,6 +165,8 @@ impl BloomFilter {
                 format!("{stored:08x}"),
             ));
         }
+        // ANCHOR_END: armour_filter_checksum
+        // ANCHOR: armour_filter_magic Refuse a wrong magic number, version or reserved bytes.
         if body[0..4] != MAGIC || body[4] != VERSION || body[6..8] != [0, 0] {
             return Err(corrupt(
                 0,
@@ -169,11 +174,13 @@ impl BloomFilter {
                 format!("{:?}", &body[0..8]),
             ));
         }
+        // ANCHOR_END: armour_filter_magic
         // ANCHOR: decode_idea_c
         let probes = body[5];
         // ANCHOR_END: decode_idea_c
         let bits = u32::from_le_bytes([body[8], body[9], body[10], body[11]]);
         let len = body.len() - HEADER_LEN;
+        // ANCHOR: armour_filter_geometry Refuse probes outside 1 to MAX_PROBES, or a bit count that is not the section's.
         if !(1..=MAX_PROBES).contains(&probes) || u64::from(bits) != len as u64 * 8 {
             return Err(corrupt(
                 5,
@@ -184,6 +191,7 @@ impl BloomFilter {
                 format!("{probes} probes and {bits} bits"),
             ));
         }
+        // ANCHOR_END: armour_filter_geometry
         // ANCHOR: decode_idea_d
         Ok(BloomFilter {
             bits: body[HEADER_LEN..].to_vec(),
@@ -232,6 +240,31 @@ mod tests {
         }
         for len in 0..bytes.len() {
             assert!(BloomFilter::decode(Path::new("t"), 0, &bytes[..len]).is_err());
+        }
+    }
+
+    #[test]
+    fn a_filter_written_wrong_behind_a_valid_checksum_is_an_error() {
+        let bytes = BloomFilter::build([&b"a"[..], b"b"].into_iter(), 10).encode();
+        type Change = fn(&mut [u8]);
+        let wrong: [(&str, Change); 6] = [
+            ("the magic", |b| b[0] = b'X'),
+            ("the version", |b| b[4] = b[4].wrapping_add(1)),
+            ("the reserved bytes", |b| b[6] = 1),
+            ("no probes", |b| b[5] = 0),
+            ("too many probes", |b| b[5] = MAX_PROBES + 1),
+            ("a bit count the bytes do not hold", |b| {
+                b[8] = b[8].wrapping_add(8)
+            }),
+        ];
+        for (what, change) in wrong {
+            let mut bad = bytes.clone();
+            change(&mut bad);
+            let end = bad.len() - 4;
+            let crc = crc32fast::hash(&bad[..end]);
+            bad[end..].copy_from_slice(&crc.to_le_bytes());
+            let e = BloomFilter::decode(Path::new("t"), 0, &bad);
+            assert!(e.is_err_and(|e| e.is_corruption()), "{what}");
         }
     }
 }

@@ -114,6 +114,7 @@ impl Manifest {
         let corrupt = |offset: usize, expected: &str, found: String| {
             Error::corruption(path, offset as u64, expected, found)
         };
+        // ANCHOR: armour_manifest_short Refuse a manifest too short for a header and a checksum.
         if bytes.len() < HEADER_LEN + 4 {
             return Err(corrupt(
                 0,
@@ -121,6 +122,8 @@ impl Manifest {
                 format!("{} bytes", bytes.len()),
             ));
         }
+        // ANCHOR_END: armour_manifest_short
+        // ANCHOR: armour_manifest_magic Refuse a manifest that does not start with the magic number.
         if bytes[0..4] != MAGIC {
             return Err(corrupt(
                 0,
@@ -128,9 +131,11 @@ impl Manifest {
                 format!("{:?}", &bytes[0..4]),
             ));
         }
+        // ANCHOR_END: armour_manifest_magic
         let (body, tail) = bytes.split_at(bytes.len() - 4);
         let stored = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
         let computed = crc32fast::hash(body);
+        // ANCHOR: armour_manifest_checksum Compare the stored CRC-32 with one computed over the bytes before it.
         if stored != computed {
             return Err(corrupt(
                 body.len(),
@@ -138,7 +143,9 @@ impl Manifest {
                 format!("{stored:08x}"),
             ));
         }
+        // ANCHOR_END: armour_manifest_checksum
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+        // ANCHOR: armour_manifest_version Refuse a version this code does not know, or reserved bytes that are not zero.
         if version != VERSION || bytes[6..8] != [0, 0] {
             return Err(corrupt(
                 if version != VERSION { 4 } else { 6 },
@@ -146,6 +153,7 @@ impl Manifest {
                 format!("version {version}, reserved {:?}", &bytes[6..8]),
             ));
         }
+        // ANCHOR_END: armour_manifest_version
         let u64_at = |at: usize| {
             let mut word = [0; 8];
             word.copy_from_slice(&body[at..at + 8]);
@@ -154,6 +162,7 @@ impl Manifest {
         let u32_at =
             |at: usize| u32::from_le_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]]);
         let next_file = u64_at(8);
+        // ANCHOR: armour_next_file Refuse a next file number above MAX_FILE_NUMBER.
         if next_file > MAX_FILE_NUMBER {
             return Err(corrupt(
                 8,
@@ -161,8 +170,10 @@ impl Manifest {
                 format!("{next_file}"),
             ));
         }
+        // ANCHOR_END: armour_next_file
         let (logs, tables) = (u32_at(16) as usize, u32_at(20) as usize);
         let expected = logs as u64 * 8 + tables as u64 * TABLE_ENTRY_LEN as u64 + HEADER_LEN as u64;
+        // ANCHOR: armour_manifest_len Refuse a body whose length is not what its counts say.
         if body.len() as u64 != expected {
             return Err(corrupt(
                 16,
@@ -170,12 +181,14 @@ impl Manifest {
                 format!("{} bytes", body.len()),
             ));
         }
+        // ANCHOR_END: armour_manifest_len
         let mut manifest = Manifest {
             next_file,
             ..Manifest::default()
         };
-        let mut seen = BTreeSet::new();
+        let mut seen: BTreeSet<u64> = BTreeSet::new();
         let mut check = |at: usize, number: u64| {
+            // ANCHOR: armour_file_numbers Refuse a file number used twice, or not below the next one.
             if number >= next_file || !seen.insert(number) {
                 return Err(corrupt(
                     at,
@@ -183,6 +196,7 @@ impl Manifest {
                     format!("{number}"),
                 ));
             }
+            // ANCHOR_END: armour_file_numbers
             Ok(number)
         };
         for i in 0..logs {
@@ -193,6 +207,7 @@ impl Manifest {
         for i in 0..tables {
             let at = HEADER_LEN + 8 * logs + TABLE_ENTRY_LEN * i;
             let level = u32_at(at) as usize;
+            // ANCHOR: armour_levels Refuse a level out of range, or levels out of order.
             if level >= MAX_LEVELS || level < last_level {
                 return Err(corrupt(
                     at,
@@ -200,6 +215,7 @@ impl Manifest {
                     format!("level {level} after level {last_level}"),
                 ));
             }
+            // ANCHOR_END: armour_levels
             last_level = level;
             manifest.levels[level].push(check(at + 4, u64_at(at + 4))?);
         }
@@ -259,11 +275,51 @@ mod tests {
             let mut bad = good.clone();
             let at = HEADER_LEN + TABLE_ENTRY_LEN;
             bad[at..at + 4].copy_from_slice(&level.to_le_bytes());
-            let end = bad.len() - 4;
-            let crc = crc32fast::hash(&bad[..end]);
-            bad[end..].copy_from_slice(&crc.to_le_bytes());
+            reseal(&mut bad);
             let e = Manifest::decode(Path::new("M"), &bad).unwrap_err();
             assert!(e.to_string().contains("level"), "{e}");
         }
+    }
+
+    /// The CRC-32 at the end of `bytes` made right for the bytes before
+    /// it, so that a test's change is the only thing wrong.
+    fn reseal(bytes: &mut [u8]) {
+        let end = bytes.len() - 4;
+        let crc = crc32fast::hash(&bytes[..end]);
+        bytes[end..].copy_from_slice(&crc.to_le_bytes());
+    }
+
+    #[test]
+    fn a_header_written_wrong_behind_a_valid_checksum_is_damage() {
+        let good = Manifest {
+            next_file: 9,
+            logs: vec![8],
+            ..Manifest::default()
+        }
+        .encode();
+        let named = |change: &dyn Fn(&mut Vec<u8>), what: &str| {
+            let mut bad = good.clone();
+            change(&mut bad);
+            reseal(&mut bad);
+            match Manifest::decode(Path::new("M"), &bad) {
+                Err(e) => assert!(e.is_corruption() && e.to_string().contains(what), "{e}"),
+                Ok(m) => panic!("{what}: decoded as {m:?}"),
+            }
+        };
+        named(&|b| b[0] = b'X', "magic number");
+        named(&|b| b[4] = b[4].wrapping_add(1), "format version");
+        named(&|b| b[6] = 1, "reserved bytes 0");
+        // One more log number than the count says, before the CRC.
+        named(
+            &|b| b.splice(HEADER_LEN..HEADER_LEN, [0; 8]).for_each(drop),
+            "bytes before the CRC",
+        );
+        // A next file number no store can reach.
+        let high = Manifest {
+            next_file: MAX_FILE_NUMBER + 1,
+            ..Manifest::default()
+        };
+        let e = Manifest::decode(Path::new("M"), &high.encode()).unwrap_err();
+        assert!(e.to_string().contains("next file number"), "{e}");
     }
 }

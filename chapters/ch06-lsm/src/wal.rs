@@ -376,7 +376,9 @@ pub fn replay(
     };
     // The header was synced before the manifest named the log: it is
     // whole, or the file is damaged.
+    // ANCHOR: armour_log_header Check the log's header before its records (check_header).
     check_header(path, &bytes, number)?;
+    // ANCHOR_END: armour_log_header
     let mut at = HEADER_LEN;
     let mut ops = Vec::new();
     while at < bytes.len() {
@@ -460,6 +462,7 @@ fn check_header(path: &Path, bytes: &[u8], number: u64) -> Result<()> {
     };
     let stored = u32::from_le_bytes([header[16], header[17], header[18], header[19]]);
     let computed = crc32fast::hash(&header[..16]);
+    // ANCHOR: armour_log_header_checksum Compare the header's stored CRC-32 with one computed over its first 16 bytes.
     if computed != stored {
         return Err(Error::corruption(
             path,
@@ -468,6 +471,8 @@ fn check_header(path: &Path, bytes: &[u8], number: u64) -> Result<()> {
             format!("{stored:08x}"),
         ));
     }
+    // ANCHOR_END: armour_log_header_checksum
+    // ANCHOR: armour_log_magic Refuse a log that does not start with the magic number.
     if header[0..4] != MAGIC {
         return Err(Error::corruption(
             path,
@@ -476,7 +481,9 @@ fn check_header(path: &Path, bytes: &[u8], number: u64) -> Result<()> {
             format!("{:?}", &header[0..4]),
         ));
     }
+    // ANCHOR_END: armour_log_magic
     let version = u16::from_le_bytes([header[4], header[5]]);
+    // ANCHOR: armour_log_version Refuse a version this code does not know, or reserved bytes that are not zero.
     if version != VERSION || header[6..8] != [0, 0] {
         return Err(Error::corruption(
             path,
@@ -485,7 +492,9 @@ fn check_header(path: &Path, bytes: &[u8], number: u64) -> Result<()> {
             format!("version {version}, reserved {:?}", &header[6..8]),
         ));
     }
+    // ANCHOR_END: armour_log_version
     let found = u64::from_le_bytes(header[8..16].try_into().unwrap_or_default());
+    // ANCHOR: armour_log_number Refuse a log whose header names another number than the manifest does.
     if found != number {
         return Err(Error::corruption(
             path,
@@ -494,6 +503,7 @@ fn check_header(path: &Path, bytes: &[u8], number: u64) -> Result<()> {
             format!("number {found}"),
         ));
     }
+    // ANCHOR_END: armour_log_number
     Ok(())
 }
 
@@ -503,9 +513,11 @@ fn intact_header(bytes: &[u8], at: usize) -> Option<(usize, u32)> {
     let header = bytes.get(at..at.checked_add(RECORD_HEADER_LEN)?)?;
     let word =
         |i: usize| u32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
+    // ANCHOR: armour_record_header_checksum A record header whose own CRC-32 does not match is not intact: None.
     if crc32fast::hash(&header[..8]) != word(8) {
         return None;
     }
+    // ANCHOR_END: armour_record_header_checksum
     Some((word(0) as usize, word(4)))
 }
 
@@ -529,16 +541,20 @@ fn decode_record<'b>(
         ));
     };
     let start = at + RECORD_HEADER_LEN;
+    // ANCHOR: armour_record_len A payload length past the file's end (or the limit) is a broken record.
     if len > MAX_PAYLOAD_LEN || len > bytes.len() - start {
         return Err(Bad::Broken(format!(
             "a record of {len} bytes with {} bytes left in the file",
             bytes.len() - start
         )));
     }
+    // ANCHOR_END: armour_record_len
     let payload = &bytes[start..start + len];
+    // ANCHOR: armour_record_checksum A payload whose CRC-32 does not match is a broken record.
     if crc32fast::hash(payload) != crc {
         return Err(Bad::Broken("a record whose checksum does not match".into()));
     }
+    // ANCHOR_END: armour_record_checksum
     decode_payload(path, payload, start as u64, ops).map_err(Bad::Invalid)?;
     Ok(start + len)
 }
@@ -572,6 +588,7 @@ fn decode_payload<'b>(
         ops.push(LogOp::Put(span.entry(payload)));
         pos = span.next;
     }
+    // ANCHOR: armour_op_count Refuse a payload with another number of operations than its count says.
     if ops.len() as u64 != u64::from(count) {
         return Err(Error::corruption(
             path,
@@ -580,6 +597,7 @@ fn decode_payload<'b>(
             format!("{}", ops.len()),
         ));
     }
+    // ANCHOR_END: armour_op_count
     Ok(())
 }
 // ANCHOR_END: decode_record
@@ -621,6 +639,7 @@ fn decode_range(path: &Path, payload: &[u8], at: usize, offset: u64) -> Result<(
         }
     };
     let tombstone = Tombstone { start, end };
+    // ANCHOR: armour_empty_range Refuse a range delete that deletes nothing.
     if tombstone.is_empty() {
         return Err(corrupt(
             at,
@@ -628,6 +647,7 @@ fn decode_range(path: &Path, payload: &[u8], at: usize, offset: u64) -> Result<(
             format!("{tombstone:?}"),
         ));
     }
+    // ANCHOR_END: armour_empty_range
     Ok((tombstone, next))
 }
 

@@ -130,6 +130,14 @@ const ORDER: [&str; 16] = [
     "faults",
 ];
 
+/// Whether the test file `name` is about damaged files: the tests an
+/// armour check answers to (with the unit tests).
+pub fn is_damage_test(name: &str) -> bool {
+    ["corruption", "damage", "failures"]
+        .iter()
+        .any(|d| name.contains(d))
+}
+
 /// The test targets of the crate at `dir` (`tests/*.rs`), in the order to
 /// make them pass.
 pub fn test_order(dir: &Path) -> Result<Vec<String>, String> {

@@ -15,12 +15,20 @@ pub struct TargetResult {
     pub failed: Vec<String>,
     /// Tests ignored.
     pub ignored: usize,
+    /// Whether the run exited cleanly: a test binary that aborts (a stack
+    /// overflow, an allocation too large) fails without a `FAILED` line.
+    pub exited_ok: bool,
 }
 
 impl TargetResult {
     /// Every test ran and passed.
     pub fn green(&self) -> bool {
         self.failed.is_empty() && !self.passed.is_empty()
+    }
+
+    /// Some test failed, or the run did not finish.
+    pub fn red(&self) -> bool {
+        !self.failed.is_empty() || !self.exited_ok
     }
 }
 
@@ -65,7 +73,13 @@ pub fn build(dir: &Path) -> Result<(), String> {
 /// Runs the tests of `target` (`--lib`, or a test file's name) in the
 /// starter at `dir`.
 pub fn run(dir: &Path, target: &str) -> Result<TargetResult, String> {
+    run_with(dir, target, &[])
+}
+
+/// [`run`], with the variables `env` set for the tests.
+pub fn run_with(dir: &Path, target: &str, env: &[(&str, &str)]) -> Result<TargetResult, String> {
     let mut cmd = Command::new(cargo());
+    cmd.envs(env.iter().copied());
     cmd.arg("test").current_dir(dir);
     if target == "--lib" {
         cmd.arg("--lib");
@@ -74,13 +88,19 @@ pub fn run(dir: &Path, target: &str) -> Result<TargetResult, String> {
     }
     // Snapshots are compared, never written, and a failing test's panic
     // message is all the reader needs from a starter's run.
+    // `cargo workshop` runs under the book's workspace, whose config tells
+    // insta where that workspace is; the starter's snapshots are in the
+    // starter.
     cmd.args(["--", "--test-threads=2"])
+        .env("INSTA_WORKSPACE_ROOT", dir)
         .env("INSTA_UPDATE", "no")
         .env("RUST_BACKTRACE", "0");
     let output = cmd
         .output()
         .map_err(|e| format!("running cargo in {}: {e}", dir.display()))?;
-    Ok(parse(target, &String::from_utf8_lossy(&output.stdout)))
+    let mut result = parse(target, &String::from_utf8_lossy(&output.stdout));
+    result.exited_ok = output.status.success();
+    Ok(result)
 }
 
 /// The cargo that runs this tool, as cargo tells its children.

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use workshop::chapters::{self, Chapter};
 use workshop::check::{self, TargetResult};
+use workshop::markers::{self, Level, Marked};
 use workshop::starter::{self, Starter};
 
 /// Builds a chapter's stage yourself: generates a starter crate from the
@@ -25,6 +26,12 @@ struct Args {
     /// instead of the reference crates.
     #[arg(long)]
     own: bool,
+    /// The second level: the chapter's code whole but for its checks on
+    /// damaged input (lengths, checksums, magic numbers), which are yours
+    /// to write, with the corruption tests as the goal. Goes beside the
+    /// first level's starter, in <crate>-armour/.
+    #[arg(long)]
+    armour: bool,
     /// Replace an existing starter (the work in it is lost).
     #[arg(long)]
     force: bool,
@@ -36,7 +43,8 @@ struct Args {
     list: bool,
     /// For continuous integration: generate every chapter's starter (or
     /// the chapters given) under target/, and check that it builds and that
-    /// every one of its tests fails until the bodies are written.
+    /// every one of its tests fails until the bodies are written; and that
+    /// with each of its armour checks left out in turn, a test fails.
     #[arg(long)]
     verify: bool,
 }
@@ -70,44 +78,64 @@ fn run(args: Args) -> Result<bool, String> {
     };
     let chapter = chapters::find(&root, name)?;
     let dir = args.dir.clone().unwrap_or_else(|| root.join("workshop"));
+    let level = if args.armour {
+        Level::Armour
+    } else {
+        Level::Bodies
+    };
+    // The commands to print must find this starter: with its --dir, and
+    // its level.
+    let mut flags = args
+        .dir
+        .as_ref()
+        .map(|d| format!(" --dir {}", d.display()))
+        .unwrap_or_default();
+    if args.armour {
+        flags.push_str(" --armour");
+    }
     if args.check {
-        let at = starter::starter_dir(&dir, &chapter);
+        let at = starter::starter_dir(&dir, &chapter, level);
         if !at.join("Cargo.toml").exists() {
             return Err(format!(
-                "no starter at {}; make it first: cargo workshop {}",
+                "no starter at {}; make it first: cargo workshop {}{flags}",
                 at.display(),
                 chapter.short
             ));
         }
         return check_starter(&at).map(|(green, _)| green);
     }
-    let made = starter::generate(&root, &chapter, &dir, args.own, args.force)?;
-    // The --check to print must find this starter: with its --dir.
-    let dir_arg = args
-        .dir
-        .as_ref()
-        .map(|d| format!(" --dir {}", d.display()))
-        .unwrap_or_default();
-    explain(&root, &chapter, &made, &dir_arg)?;
+    let made = starter::generate(&root, &chapter, &dir, level, args.own, args.force)?;
+    explain(&root, &chapter, &made, level, &flags)?;
     Ok(true)
 }
 
 fn list(root: &Path) -> Result<(), String> {
     for chapter in chapters::all(root)? {
-        let todos = marked_in(root, &chapter)?;
-        println!("{} ({} bodies to write)", chapter.crate_name, todos.len());
+        let todos = marked_in(root, &chapter, Level::Bodies)?;
+        let checks = marked_in(root, &chapter, Level::Armour)?;
+        println!(
+            "{} ({} bodies to write; {} checks at the armour level)",
+            chapter.crate_name,
+            todos.len(),
+            checks.len()
+        );
         for (file, m) in todos {
             println!("  {file}  {}: {}", m.name, m.hint);
+        }
+        for (file, m) in checks {
+            println!("  {file}  armour {}: {}", m.name, m.hint);
         }
     }
     Ok(())
 }
 
-/// The marked bodies of a chapter's reference code, by file.
+/// The regions of a chapter's reference code that a starter of `level`
+/// replaces, by file.
 fn marked_in(
     root: &Path,
     chapter: &Chapter,
-) -> Result<Vec<(String, workshop::markers::Marked)>, String> {
+    level: Level,
+) -> Result<Vec<(String, Marked)>, String> {
     let src = root.join("chapters").join(&chapter.crate_name).join("src");
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(&src).sort_by_file_name() {
@@ -116,7 +144,7 @@ fn marked_in(
             continue;
         }
         let text = std::fs::read_to_string(entry.path()).map_err(|e| e.to_string())?;
-        let (_, marked) = workshop::markers::strip(&text)
+        let (_, marked) = markers::strip_at(&text, level)
             .map_err(|e| format!("{}: {e}", entry.path().display()))?;
         // As the starter has it: the reference's line numbers would only
         // point at the answers.
@@ -132,7 +160,13 @@ fn marked_in(
     Ok(out)
 }
 
-fn explain(root: &Path, chapter: &Chapter, made: &Starter, dir_arg: &str) -> Result<(), String> {
+fn explain(
+    root: &Path,
+    chapter: &Chapter,
+    made: &Starter,
+    level: Level,
+    flags: &str,
+) -> Result<(), String> {
     let shown = made
         .dir
         .strip_prefix(std::env::current_dir().unwrap_or_default())
@@ -142,10 +176,19 @@ fn explain(root: &Path, chapter: &Chapter, made: &Starter, dir_arg: &str) -> Res
         chapter.crate_name,
         shown.display()
     );
-    println!(
-        "Write these {} bodies (each is todo!() with its hint):",
-        made.todos.len()
-    );
+    if level == Level::Bodies {
+        println!(
+            "Write these {} bodies (each is todo!() with its hint):",
+            made.todos.len()
+        );
+    } else {
+        println!(
+            "The code is whole but for {} checks on damaged input. Write each\n\
+             where its comment, TODO (armour), says; the damage tests fail\n\
+             until they are there:",
+            made.todos.len()
+        );
+    }
     for t in &made.todos {
         println!(
             "  {}:{}  {}",
@@ -154,14 +197,24 @@ fn explain(root: &Path, chapter: &Chapter, made: &Starter, dir_arg: &str) -> Res
             t.marked.hint
         );
     }
-    println!("\nThen make its tests pass, in this order:\n");
-    println!("  cd {}", shown.display());
-    for test in chapters::test_order(&made.dir)? {
-        println!("  cargo test --test {test}");
+    let order = chapters::test_order(&made.dir)?;
+    if level == Level::Bodies {
+        println!("\nThen make its tests pass, in this order:\n");
+        println!("  cd {}", shown.display());
+        for test in order {
+            println!("  cargo test --test {test}");
+        }
+    } else {
+        println!("\nThe tests that need them:\n");
+        println!("  cd {}", shown.display());
+        println!("  cargo test --lib");
+        for test in order.iter().filter(|t| chapters::is_damage_test(t)) {
+            println!("  cargo test --test {test}");
+        }
     }
     println!("  cargo test                       # all of them\n");
     println!(
-        "or, from the book's directory, cargo workshop {}{dir_arg} --check for a summary.\n\
+        "or, from the book's directory, cargo workshop {}{flags} --check for a summary.\n\
          The reference code is in {}.",
         chapter.short,
         root.join("chapters").join(&chapter.crate_name).display()
@@ -220,12 +273,12 @@ fn verify(root: &Path, only: &[String]) -> Result<bool, String> {
     };
     let mut ok = true;
     for chapter in chosen {
-        if marked_in(root, &chapter)?.is_empty() {
+        if marked_in(root, &chapter, Level::Bodies)?.is_empty() {
             println!("{}: no marked bodies yet", chapter.crate_name);
             ok = false;
             continue;
         }
-        let made = starter::generate(root, &chapter, &dir, false, true)?;
+        let made = starter::generate(root, &chapter, &dir, Level::Bodies, false, true)?;
         let (_, results) = check_starter(&made.dir)?;
         if results.is_empty() {
             println!("{}: the starter does not build", chapter.crate_name);
@@ -261,6 +314,87 @@ fn verify(root: &Path, only: &[String]) -> Result<bool, String> {
                 println!("    {t}");
             }
         }
+        ok &= verify_armour(root, &chapter, &dir)?;
     }
+    Ok(ok)
+}
+
+/// A chapter's armour level: its starter builds, and each check is needed.
+/// One probe build has every check behind a switch; the chapter's unit
+/// tests and damage tests run with each switched off in turn, until one
+/// fails. A check no test needs is either dead code or a gap in the
+/// tests, and fails CI.
+fn verify_armour(root: &Path, chapter: &Chapter, dir: &Path) -> Result<bool, String> {
+    let checks = marked_in(root, chapter, Level::Armour)?;
+    if checks.is_empty() {
+        return Ok(true);
+    }
+    let armour = starter::generate(root, chapter, dir, Level::Armour, false, true)?;
+    if let Err(why) = check::build(&armour.dir) {
+        println!(
+            "{}: the armour starter does not build:\n{why}",
+            chapter.crate_name
+        );
+        return Ok(false);
+    }
+    let probe = starter::generate(root, chapter, dir, Level::Probe, false, true)?;
+    if let Err(why) = check::build(&probe.dir) {
+        println!(
+            "{}: the probe build (each check behind a switch) does not build; is a \
+             check a whole statement that declares nothing used after it?\n{why}",
+            chapter.crate_name
+        );
+        return Ok(false);
+    }
+    // The checks answer to the unit tests and the damage tests; with no
+    // check off, those pass (else the probe itself is wrong).
+    let mut targets = vec!["--lib".to_string()];
+    targets.extend(
+        chapters::test_order(&probe.dir)?
+            .into_iter()
+            .filter(|t| chapters::is_damage_test(t)),
+    );
+    for target in &targets {
+        let r = check::run(&probe.dir, target)?;
+        if r.red() {
+            println!(
+                "{}: with every check in place, the probe's {target} fails: {:?}",
+                chapter.crate_name, r.failed
+            );
+            return Ok(false);
+        }
+    }
+    let mut ok = true;
+    for (file, check) in &checks {
+        let mut caught = None;
+        for target in &targets {
+            let r = check::run_with(&probe.dir, target, &[(markers::PROBE_VAR, &check.name)])?;
+            if r.red() {
+                let test = r.failed.first().map_or("(the run aborted)", String::as_str);
+                caught = Some(format!("{target} {test}"));
+                break;
+            }
+        }
+        match caught {
+            Some(by) => println!("    armour {} ({file}): left out, {by} fails", check.name),
+            None => {
+                ok = false;
+                println!(
+                    "    armour {} ({file}): left out, every unit and damage test still \
+                     passes; none needs this check",
+                    check.name
+                );
+            }
+        }
+    }
+    println!(
+        "{}: the armour starter builds, and {}",
+        chapter.crate_name,
+        if ok {
+            format!("each of its {} checks is needed by a test", checks.len())
+        } else {
+            "some checks are needed by no test".to_string()
+        }
+    );
     Ok(ok)
 }

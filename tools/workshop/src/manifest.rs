@@ -67,6 +67,29 @@ pub fn standalone(chapter: &Table, inputs: &Inputs) -> Result<Table, String> {
     Ok(out)
 }
 
+/// Renames the package in `manifest` by adding `suffix` to its name,
+/// keeping the library's name (what `use` says) as it was.
+pub fn rename_package(manifest: &mut Table, suffix: &str) -> Result<(), String> {
+    let package = manifest
+        .get_mut("package")
+        .and_then(Value::as_table_mut)
+        .ok_or("the chapter's manifest has no [package]")?;
+    let name = package
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or("the chapter's [package] has no name")?
+        .to_string();
+    package.insert("name".into(), Value::String(format!("{name}{suffix}")));
+    let lib = manifest
+        .entry("lib")
+        .or_insert_with(|| Value::Table(Table::new()));
+    let lib = lib
+        .as_table_mut()
+        .ok_or("the chapter's [lib] is not a table")?;
+    lib.insert("name".into(), Value::String(name.replace('-', "_")));
+    Ok(())
+}
+
 /// Whether `value` says `{ workspace = true, ... }`.
 fn inherits(value: &Value) -> bool {
     value
@@ -210,5 +233,17 @@ serde = { version = "1", features = ["derive", "rc"] }
         };
         let err = standalone(&parse(CHAPTER), &inputs).unwrap_err();
         assert!(err.contains("package.edition"), "{err}");
+    }
+
+    #[test]
+    fn a_renamed_package_keeps_its_library_name() {
+        let mut m = parse("[package]\nname = \"ch09-x\"\n[lib]\nbench = false\n");
+        rename_package(&mut m, "-armour").unwrap();
+        assert_eq!(m["package"]["name"].as_str(), Some("ch09-x-armour"));
+        assert_eq!(m["lib"]["name"].as_str(), Some("ch09_x"));
+        assert_eq!(m["lib"]["bench"].as_bool(), Some(false));
+        let mut bare = parse("[package]\nname = \"ch09-x\"\n");
+        rename_package(&mut bare, "-probe").unwrap();
+        assert_eq!(bare["lib"]["name"].as_str(), Some("ch09_x"));
     }
 }

@@ -1,4 +1,5 @@
-//! The markers in the real source around the bodies a reader writes.
+//! The markers in the real source around the bodies a reader writes, and
+//! around the checks a reader may add as a second exercise.
 //!
 //! A marked body is an mdBook anchor whose name starts with `todo_`, with
 //! a one-line hint after the name:
@@ -16,13 +17,51 @@
 //! replaces it with `todo!("hint")`, whose type fits any block but an
 //! `impl Iterator` (a body marked `todo_iter_...` becomes an iterator whose
 //! first `next` is the `todo!`).
+//!
+//! A marked check, `armour_<name> hint`, is the second level: a check on
+//! damaged or hostile input (a length, a checksum, a magic number) that
+//! the armour starter leaves out, with the code around it whole. It must
+//! be whole statements that declare nothing the code after them uses, so
+//! that the code builds without it: CI builds it with each check switched
+//! off in turn ([`Level::Probe`]) and asks that a test then fails.
 
 use std::fmt;
 
 /// The prefix of an anchor name that marks a body to write.
 pub const PREFIX: &str = "todo_";
 
-/// One marked body in a file.
+/// The prefix of an anchor name that marks a check on damaged input.
+pub const ARMOUR: &str = "armour_";
+
+/// What a starter asks of the reader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// The chapter's core: `todo_` bodies become `todo!()`; the checks
+    /// inside them go with them.
+    Bodies,
+    /// The armour: every body is given, and each `armour_` check is left
+    /// out, a `TODO (armour)` comment with its hint in its place.
+    Armour,
+    /// For CI: every body given, and each `armour_` check wrapped in an
+    /// `if` that the environment variable [`PROBE_VAR`] can switch off, so
+    /// that one build tests each check alone.
+    Probe,
+}
+
+impl Level {
+    /// The prefix of the regions this level replaces.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Level::Bodies => PREFIX,
+            Level::Armour | Level::Probe => ARMOUR,
+        }
+    }
+}
+
+/// The variable that names the check a probe build leaves out.
+pub const PROBE_VAR: &str = "WORKSHOP_ARMOUR_OFF";
+
+/// One marked region in a file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Marked {
     /// The anchor's name, without the prefix.
@@ -31,7 +70,8 @@ pub struct Marked {
     pub hint: String,
     /// The line of the opening marker, counted from 1.
     pub line: usize,
-    /// The line of its `todo!` in the starter, counted from 1.
+    /// The line of its `todo!` (or its comment) in the starter, counted
+    /// from 1.
     pub starter_line: usize,
     /// Lines of reference code the marker holds.
     pub lines: usize,
@@ -53,11 +93,11 @@ impl fmt::Display for MarkerError {
 }
 
 /// The name after `ANCHOR:` or `ANCHOR_END:` on `line`, with the rest of
-/// the line, if the line is such a comment for a marked body.
-fn marker<'a>(line: &'a str, keyword: &str) -> Option<(&'a str, &'a str)> {
+/// the line, if the line is such a comment for a region with `prefix`.
+fn marker<'a>(line: &'a str, keyword: &str, prefix: &str) -> Option<(&'a str, &'a str)> {
     let rest = line.trim_start().strip_prefix("//")?.trim_start();
     let rest = rest.strip_prefix(keyword)?.trim_start();
-    let name = rest.strip_prefix(PREFIX)?;
+    let name = rest.strip_prefix(prefix)?;
     let end = name
         .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
         .unwrap_or(name.len());
@@ -90,22 +130,28 @@ fn is_anchor(line: &str) -> bool {
 }
 
 /// `source` with every marked body replaced by `todo!` with its hint, the
-/// book's other anchor lines dropped, and
-/// the bodies it replaced.
+/// book's other anchor lines dropped, and the bodies it replaced.
 pub fn strip(source: &str) -> Result<(String, Vec<Marked>), MarkerError> {
+    strip_at(source, Level::Bodies)
+}
+
+/// `source` as a starter of `level` has it (see [`Level`]), the book's
+/// other anchor lines dropped, and the regions it replaced.
+pub fn strip_at(source: &str, level: Level) -> Result<(String, Vec<Marked>), MarkerError> {
+    let prefix = level.prefix();
     let mut out = String::with_capacity(source.len());
     let mut out_lines = 0;
     let mut marked = Vec::new();
-    // The body being skipped: its marker, and its indentation.
+    // The region being replaced: its marker, and its indentation.
     let mut open: Option<(Marked, String)> = None;
     for (i, line) in source.lines().enumerate() {
         let number = i + 1;
-        if let Some((name, hint)) = marker(line, "ANCHOR:") {
+        if let Some((name, hint)) = marker(line, "ANCHOR:", prefix) {
             if let Some((outer, _)) = &open {
                 return Err(MarkerError {
                     line: number,
                     what: format!(
-                        "todo_{name} opens inside todo_{} (line {}); marked bodies do not nest",
+                        "{prefix}{name} opens inside {prefix}{} (line {}); marked regions do not nest",
                         outer.name, outer.line
                     ),
                 });
@@ -113,48 +159,65 @@ pub fn strip(source: &str) -> Result<(String, Vec<Marked>), MarkerError> {
             if hint.is_empty() {
                 return Err(MarkerError {
                     line: number,
-                    what: format!("todo_{name} has no hint after its name"),
+                    what: format!("{prefix}{name} has no hint after its name"),
                 });
             }
             let indent: String = line.chars().take_while(|c| c.is_whitespace()).collect();
-            open = Some((
-                Marked {
-                    name: name.to_string(),
-                    hint: hint.to_string(),
-                    line: number,
-                    starter_line: out_lines + 1,
-                    lines: 0,
-                },
-                indent,
-            ));
+            let m = Marked {
+                name: name.to_string(),
+                hint: hint.to_string(),
+                line: number,
+                starter_line: out_lines + 1,
+                lines: 0,
+            };
+            if level == Level::Probe {
+                out.push_str(&format!("{indent}if !crate::armour_off({:?}) {{\n", m.name));
+                out_lines += 1;
+            }
+            open = Some((m, indent));
             continue;
         }
-        if let Some((name, _)) = marker(line, "ANCHOR_END:") {
+        if let Some((name, _)) = marker(line, "ANCHOR_END:", prefix) {
             match open.take() {
                 Some((m, indent)) if m.name == name => {
-                    out.push_str(&format!("{indent}{}\n", stub(&m)));
+                    match level {
+                        Level::Bodies => out.push_str(&format!("{indent}{}\n", stub(&m))),
+                        Level::Armour => {
+                            out.push_str(&format!("{indent}// TODO (armour): {}\n", m.hint))
+                        }
+                        Level::Probe => out.push_str(&format!("{indent}}}\n")),
+                    }
                     out_lines += 1;
                     marked.push(m);
                 }
                 Some((m, _)) => {
                     return Err(MarkerError {
                         line: number,
-                        what: format!("todo_{name} closes, but todo_{} is open", m.name),
+                        what: format!("{prefix}{name} closes, but {prefix}{} is open", m.name),
                     });
                 }
                 None => {
                     return Err(MarkerError {
                         line: number,
-                        what: format!("todo_{name} closes without opening"),
+                        what: format!("{prefix}{name} closes without opening"),
                     });
                 }
             }
             continue;
         }
+        // The book's other anchors are noise in a starter.
+        if is_anchor(line) && (level != Level::Bodies || open.is_none()) {
+            continue;
+        }
         match &mut open {
-            Some((m, _)) => m.lines += 1,
-            // The book's other anchors are noise in a starter.
-            None if is_anchor(line) => {}
+            Some((m, _)) => {
+                m.lines += 1;
+                if level == Level::Probe {
+                    out.push_str(line);
+                    out.push('\n');
+                    out_lines += 1;
+                }
+            }
             None => {
                 out.push_str(line);
                 out.push('\n');
@@ -165,7 +228,7 @@ pub fn strip(source: &str) -> Result<(String, Vec<Marked>), MarkerError> {
     if let Some((m, _)) = open {
         return Err(MarkerError {
             line: m.line,
-            what: format!("todo_{} never closes", m.name),
+            what: format!("{prefix}{} never closes", m.name),
         });
     }
     Ok((out, marked))
@@ -242,6 +305,55 @@ fn kept() {}
         let source = "fn f() {\n    // ANCHOR: todo_f Write {\"hex\": ...}.\n    x()\n    // ANCHOR_END: todo_f\n}\n";
         let (out, _) = strip(source).unwrap();
         assert!(out.contains(r#"todo!("Write {{\"hex\": ...}}.")"#), "{out}");
+    }
+
+    const CHECKED: &str = "\
+fn decode(bytes: &[u8]) -> Result<u8> {
+    // ANCHOR: todo_decode Read the byte.
+    // ANCHOR: armour_short Refuse an empty input.
+    if bytes.is_empty() {
+        return Err(short());
+    }
+    // ANCHOR_END: armour_short
+    Ok(bytes[0])
+    // ANCHOR_END: todo_decode
+}
+";
+
+    #[test]
+    fn the_bodies_starter_takes_the_checks_with_the_bodies() {
+        let (out, marked) = strip(CHECKED).unwrap();
+        assert_eq!(
+            out,
+            "fn decode(bytes: &[u8]) -> Result<u8> {\n    todo!(\"Read the byte.\")\n}\n"
+        );
+        assert_eq!(marked[0].lines, 6);
+    }
+
+    #[test]
+    fn the_armour_starter_gives_the_body_and_leaves_out_the_check() {
+        let (out, marked) = strip_at(CHECKED, Level::Armour).unwrap();
+        assert_eq!(
+            out,
+            "fn decode(bytes: &[u8]) -> Result<u8> {\n    \
+             // TODO (armour): Refuse an empty input.\n    Ok(bytes[0])\n}\n"
+        );
+        assert_eq!(marked.len(), 1);
+        assert_eq!(
+            (marked[0].name.as_str(), marked[0].starter_line),
+            ("short", 2)
+        );
+    }
+
+    #[test]
+    fn a_probe_switches_each_check_off_by_name() {
+        let (out, _) = strip_at(CHECKED, Level::Probe).unwrap();
+        assert_eq!(
+            out,
+            "fn decode(bytes: &[u8]) -> Result<u8> {\n    \
+             if !crate::armour_off(\"short\") {\n    if bytes.is_empty() {\n        \
+             return Err(short());\n    }\n    }\n    Ok(bytes[0])\n}\n"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::chapters::Chapter;
 use crate::manifest::{self, Inputs};
-use crate::markers::{self, Marked};
+use crate::markers::{self, Level, Marked};
 
 /// A body the reader is to write: where, and the hint.
 #[derive(Clone, Debug)]
@@ -22,36 +22,55 @@ pub struct Todo {
 pub struct Starter {
     /// Its directory.
     pub dir: PathBuf,
-    /// The bodies to write, in file order.
+    /// The bodies (or, at the armour level, the checks) to write, in file
+    /// order.
     pub todos: Vec<Todo>,
 }
 
 /// What the lint attribute at the top of the starter's `lib.rs` says, and
 /// why: a body that is `todo!()` leaves its arguments unused.
 const ALLOW: &str = "\
-// A starter: the bodies marked todo!() are yours to write, and until then
-// their arguments and helpers are unused. Remove this line when you are done.
+// A starter: what is marked todo!() or TODO is yours to write, and until then
+// some arguments and helpers are unused. Remove this line when you are done.
 #![allow(unused, unreachable_code)]
 ";
 
-/// Where a starter for `chapter` goes inside `dir`.
-pub fn starter_dir(dir: &Path, chapter: &Chapter) -> PathBuf {
-    dir.join(&chapter.crate_name)
+/// The switch a probe build's checks ask (see [`Level::Probe`]).
+const PROBE: &str = "
+/// Whether the armour check `name` is switched off in this build (CI's
+/// probe of each check: with it off, a test must fail).
+#[doc(hidden)]
+pub fn armour_off(name: &str) -> bool {
+    std::env::var(\"WORKSHOP_ARMOUR_OFF\").is_ok_and(|off| off == name)
+}
+";
+
+/// Where a starter of `level` for `chapter` goes inside `dir`: the
+/// chapter's crate name, with `-armour` (or `-probe`) after it for the
+/// other levels, so that a reader's starters of both levels sit side by
+/// side.
+pub fn starter_dir(dir: &Path, chapter: &Chapter, level: Level) -> PathBuf {
+    match level {
+        Level::Bodies => dir.join(&chapter.crate_name),
+        Level::Armour => dir.join(format!("{}-armour", chapter.crate_name)),
+        Level::Probe => dir.join(format!("{}-probe", chapter.crate_name)),
+    }
 }
 
-/// Generates the starter for `chapter` of the workspace at `root` into
-/// `dir`. With `own`, earlier chapters are taken from the reader's starters
-/// in `dir` where there are some. An existing starter is the reader's work:
-/// it is replaced only with `force`.
+/// Generates the starter of `level` for `chapter` of the workspace at
+/// `root` into `dir`. With `own`, earlier chapters are taken from the
+/// reader's starters in `dir` where there are some. An existing starter is
+/// the reader's work: it is replaced only with `force`.
 pub fn generate(
     root: &Path,
     chapter: &Chapter,
     dir: &Path,
+    level: Level,
     own: bool,
     force: bool,
 ) -> Result<Starter, String> {
     let source = root.join("chapters").join(&chapter.crate_name);
-    let dest = starter_dir(dir, chapter);
+    let dest = starter_dir(dir, chapter, level);
     if dest.exists() {
         if !force {
             return Err(format!(
@@ -88,10 +107,13 @@ pub fn generate(
         }
         let text = fs::read_to_string(entry.path())
             .map_err(|e| format!("reading {}: {e}", entry.path().display()))?;
-        let (mut stripped, mut marked) =
-            markers::strip(&text).map_err(|e| format!("{}: {e}", entry.path().display()))?;
+        let (mut stripped, mut marked) = markers::strip_at(&text, level)
+            .map_err(|e| format!("{}: {e}", entry.path().display()))?;
         if rel == Path::new("src/lib.rs") {
             stripped = with_allow(&stripped);
+            if level == Level::Probe {
+                stripped.push_str(PROBE);
+            }
             // The attribute goes above every item, so above every body.
             for m in &mut marked {
                 m.starter_line += ALLOW.lines().count();
@@ -106,11 +128,16 @@ pub fn generate(
     if todos.is_empty() {
         let _ = fs::remove_dir_all(&dest);
         return Err(format!(
-            "{} has no marked bodies yet: nothing to write",
-            chapter.crate_name
+            "{} has no marked {} yet: nothing to write",
+            chapter.crate_name,
+            if level == Level::Bodies {
+                "bodies"
+            } else {
+                "checks"
+            }
         ));
     }
-    write_manifest(root, &source, &dest, dir, own)?;
+    write_manifest(root, &source, &dest, dir, level, own)?;
     let lock = root.join("Cargo.lock");
     if lock.exists() {
         // The versions the reference code was tested with.
@@ -154,6 +181,7 @@ fn write_manifest(
     source: &Path,
     dest: &Path,
     dir: &Path,
+    level: Level,
     own: bool,
 ) -> Result<(), String> {
     let read = |path: &Path| -> Result<toml::Table, String> {
@@ -167,7 +195,7 @@ fn write_manifest(
     let mut mine = BTreeMap::new();
     if own {
         for other in crate::chapters::all(root)? {
-            let theirs = starter_dir(dir, &other);
+            let theirs = starter_dir(dir, &other, Level::Bodies);
             if theirs != dest && theirs.join("Cargo.toml").exists() {
                 mine.insert(other.crate_name.clone(), theirs);
             }
@@ -178,7 +206,20 @@ fn write_manifest(
         root,
         own: &mine,
     };
-    let out = manifest::standalone(&chapter, &inputs)?;
+    let mut out = manifest::standalone(&chapter, &inputs)?;
+    if level != Level::Bodies {
+        // Starters share a target directory, and cargo tells a path
+        // package's builds apart by its name and its path relative to its
+        // workspace, which is the same for every level: the armour starter
+        // would overwrite the first level's test binaries. Another package
+        // name keeps them apart; the library keeps its name, which the
+        // tests import.
+        let suffix = match level {
+            Level::Armour => "-armour",
+            _ => "-probe",
+        };
+        manifest::rename_package(&mut out, suffix)?;
+    }
     let text = toml::to_string(&out).map_err(|e| e.to_string())?;
     fs::write(
         dest.join("Cargo.toml"),
