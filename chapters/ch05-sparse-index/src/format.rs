@@ -311,7 +311,7 @@ impl BlockIndex {
             // ANCHOR_END: armour_tiling
             // At least one entry, and room for its header and key.
             let least = (BLOCK_TRAILER_LEN + ENTRY_HEADER_LEN + key_len) as u64;
-            // ANCHOR: armour_block_size Refuse a block with no entries, or too small for one.
+            // ANCHOR: armour_block_size Refuse a block with no entries, or too small for one, or a last key longer than MAX_KEY_LEN.
             if entries == 0 || u64::from(len) < least || key_len > MAX_KEY_LEN {
                 return Err(bad(
                     handle_at,

@@ -1,8 +1,11 @@
 //! Running a starter's tests, one target at a time, and reading what
 //! passed.
 
+use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// One test target's results.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -18,12 +21,14 @@ pub struct TargetResult {
     /// Whether the run exited cleanly: a test binary that aborts (a stack
     /// overflow, an allocation too large) fails without a `FAILED` line.
     pub exited_ok: bool,
+    /// Whether the run was stopped for taking too long.
+    pub timed_out: bool,
 }
 
 impl TargetResult {
     /// Every test ran and passed.
     pub fn green(&self) -> bool {
-        self.failed.is_empty() && !self.passed.is_empty()
+        self.failed.is_empty() && !self.passed.is_empty() && self.exited_ok
     }
 
     /// Some test failed, or the run did not finish.
@@ -73,11 +78,17 @@ pub fn build(dir: &Path) -> Result<(), String> {
 /// Runs the tests of `target` (`--lib`, or a test file's name) in the
 /// starter at `dir`.
 pub fn run(dir: &Path, target: &str) -> Result<TargetResult, String> {
-    run_with(dir, target, &[])
+    run_with(dir, target, &[], None)
 }
 
-/// [`run`], with the variables `env` set for the tests.
-pub fn run_with(dir: &Path, target: &str, env: &[(&str, &str)]) -> Result<TargetResult, String> {
+/// [`run`], with the variables `env` set for the tests, stopped after
+/// `limit` if one is given (a check left out may make a loop endless).
+pub fn run_with(
+    dir: &Path,
+    target: &str,
+    env: &[(&str, &str)],
+    limit: Option<Duration>,
+) -> Result<TargetResult, String> {
     let mut cmd = Command::new(cargo());
     cmd.envs(env.iter().copied());
     cmd.arg("test").current_dir(dir);
@@ -95,11 +106,40 @@ pub fn run_with(dir: &Path, target: &str, env: &[(&str, &str)]) -> Result<Target
         .env("INSTA_WORKSPACE_ROOT", dir)
         .env("INSTA_UPDATE", "no")
         .env("RUST_BACKTRACE", "0");
-    let output = cmd
-        .output()
+    // Its own process group, so that a run stopped for taking too long
+    // takes its test binary with it.
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0);
+    let mut child = cmd
+        .spawn()
         .map_err(|e| format!("running cargo in {}: {e}", dir.display()))?;
-    let mut result = parse(target, &String::from_utf8_lossy(&output.stdout));
-    result.exited_ok = output.status.success();
+    let mut stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        if let Some(out) = stdout.as_mut() {
+            let _ = out.read_to_end(&mut text);
+        }
+        text
+    });
+    let started = Instant::now();
+    let (status, timed_out) = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break (Some(status), false);
+        }
+        if limit.is_some_and(|limit| started.elapsed() > limit) {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.wait();
+            break (None, true);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let text = reader.join().unwrap_or_default();
+    let mut result = parse(target, &String::from_utf8_lossy(&text));
+    result.exited_ok = status.is_some_and(|s| s.success());
+    result.timed_out = timed_out;
     Ok(result)
 }
 

@@ -78,6 +78,9 @@ fn run(args: Args) -> Result<bool, String> {
     };
     let chapter = chapters::find(&root, name)?;
     let dir = args.dir.clone().unwrap_or_else(|| root.join("workshop"));
+    // Absolute: the tests run in the starter's directory, and find their
+    // snapshots through it.
+    let dir = std::path::absolute(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let level = if args.armour {
         Level::Armour
     } else {
@@ -183,9 +186,9 @@ fn explain(
         );
     } else {
         println!(
-            "The code is whole but for {} checks on damaged input. Write each\n\
-             where its comment, TODO (armour), says; the damage tests fail\n\
-             until they are there:",
+            "The code is whole but for {} of its checks on damaged input. Write\n\
+             each where its comment, TODO (armour), says; the tests that need it\n\
+             fail until it is there:",
             made.todos.len()
         );
     }
@@ -235,7 +238,7 @@ fn check_starter(dir: &Path) -> Result<(bool, Vec<TargetResult>), String> {
     let mut results = Vec::new();
     for target in targets {
         let r = check::run(dir, &target)?;
-        if r.passed.is_empty() && r.failed.is_empty() {
+        if r.passed.is_empty() && r.failed.is_empty() && r.exited_ok {
             continue;
         }
         println!(
@@ -247,7 +250,13 @@ fn check_starter(dir: &Path) -> Result<(bool, Vec<TargetResult>), String> {
             },
             r.passed.len(),
             r.failed.len(),
-            if r.green() { "  ✓" } else { "" }
+            if r.green() {
+                "  ✓"
+            } else if !r.exited_ok && r.failed.is_empty() {
+                "  (the test binary aborted: run it with cargo test to see why)"
+            } else {
+                ""
+            }
         );
         results.push(r);
     }
@@ -319,10 +328,18 @@ fn verify(root: &Path, only: &[String]) -> Result<bool, String> {
     Ok(ok)
 }
 
+/// Random tests run the same cases in every probe, so that whether a
+/// check is needed does not change from run to run.
+const FIXED_SEEDS: &[(&str, &str)] = &[("PROPTEST_RNG_SEED", "1"), ("KV_MODEL_SEED", "1")];
+
+/// The longest one test file may run in a probe: a check left out may
+/// make a loop endless.
+const PROBE_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// A chapter's armour level: its starter builds, and each check is needed.
-/// One probe build has every check behind a switch; the chapter's unit
-/// tests and damage tests run with each switched off in turn, until one
-/// fails. A check no test needs is either dead code or a gap in the
+/// One probe build has every check behind a switch; the chapter's tests
+/// run with each switched off in turn, the unit and damage tests first,
+/// until one fails. A check no test needs is either dead code or a gap in the
 /// tests, and fails CI.
 fn verify_armour(root: &Path, chapter: &Chapter, dir: &Path) -> Result<bool, String> {
     let checks = marked_in(root, chapter, Level::Armour)?;
@@ -346,31 +363,44 @@ fn verify_armour(root: &Path, chapter: &Chapter, dir: &Path) -> Result<bool, Str
         );
         return Ok(false);
     }
-    // The checks answer to the unit tests and the damage tests; with no
-    // check off, those pass (else the probe itself is wrong).
+    // The unit tests and the damage tests first, then every other test
+    // file: a check may be needed by a test anywhere. With no check off,
+    // the first ones pass (else the probe itself is wrong); the rest are
+    // the reference's own tests, which `cargo test --workspace` runs.
     let mut targets = vec!["--lib".to_string()];
-    targets.extend(
-        chapters::test_order(&probe.dir)?
-            .into_iter()
-            .filter(|t| chapters::is_damage_test(t)),
-    );
+    let (damage, rest): (Vec<String>, Vec<String>) = chapters::test_order(&probe.dir)?
+        .into_iter()
+        .partition(|t| chapters::is_damage_test(t));
+    targets.extend(damage.iter().cloned());
     for target in &targets {
-        let r = check::run(&probe.dir, target)?;
+        let r = check::run_with(&probe.dir, target, FIXED_SEEDS, Some(PROBE_LIMIT))?;
         if r.red() {
             println!(
-                "{}: with every check in place, the probe's {target} fails: {:?}",
-                chapter.crate_name, r.failed
+                "{}: with every check in place, the probe's {target} fails: {}",
+                chapter.crate_name,
+                if r.failed.is_empty() {
+                    "the test binary aborted or took too long".to_string()
+                } else {
+                    r.failed.join(", ")
+                }
             );
             return Ok(false);
         }
     }
+    targets.extend(rest);
     let mut ok = true;
     for (file, check) in &checks {
         let mut caught = None;
         for target in &targets {
-            let r = check::run_with(&probe.dir, target, &[(markers::PROBE_VAR, &check.name)])?;
+            let mut env = FIXED_SEEDS.to_vec();
+            env.push((markers::PROBE_VAR, &check.name));
+            let r = check::run_with(&probe.dir, target, &env, Some(PROBE_LIMIT))?;
             if r.red() {
-                let test = r.failed.first().map_or("(the run aborted)", String::as_str);
+                let test = match r.failed.first() {
+                    Some(test) => test.as_str(),
+                    None if r.timed_out => "(it ran too long)",
+                    None => "(the test binary aborted)",
+                };
                 caught = Some(format!("{target} {test}"));
                 break;
             }
@@ -380,8 +410,8 @@ fn verify_armour(root: &Path, chapter: &Chapter, dir: &Path) -> Result<bool, Str
             None => {
                 ok = false;
                 println!(
-                    "    armour {} ({file}): left out, every unit and damage test still \
-                     passes; none needs this check",
+                    "    armour {} ({file}): left out, every test still passes; none \
+                     needs this check",
                     check.name
                 );
             }

@@ -86,7 +86,8 @@ pub fn rename_package(manifest: &mut Table, suffix: &str) -> Result<(), String> 
     let lib = lib
         .as_table_mut()
         .ok_or("the chapter's [lib] is not a table")?;
-    lib.insert("name".into(), Value::String(name.replace('-', "_")));
+    lib.entry("name")
+        .or_insert_with(|| Value::String(name.replace('-', "_")));
     Ok(())
 }
 

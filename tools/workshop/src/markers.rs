@@ -129,6 +129,32 @@ fn is_anchor(line: &str) -> bool {
     }
 }
 
+/// A check lies wholly inside a body or wholly outside one: no body's
+/// marker falls inside a check's region. (Else the first level would cut
+/// the check in two.)
+fn no_straddle(source: &str) -> Result<(), MarkerError> {
+    let mut check: Option<(&str, usize)> = None;
+    for (i, line) in source.lines().enumerate() {
+        if let Some((name, _)) = marker(line, "ANCHOR:", ARMOUR) {
+            check = Some((name, i + 1));
+        } else if marker(line, "ANCHOR_END:", ARMOUR).is_some() {
+            check = None;
+        } else if let Some((name, _)) =
+            marker(line, "ANCHOR:", PREFIX).or_else(|| marker(line, "ANCHOR_END:", PREFIX))
+            && let Some((open, at)) = check
+        {
+            return Err(MarkerError {
+                line: i + 1,
+                what: format!(
+                    "todo_{name}'s marker is inside armour_{open} (line {at}); a check lies \
+                     wholly inside a body or wholly outside one"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// `source` with every marked body replaced by `todo!` with its hint, the
 /// book's other anchor lines dropped, and the bodies it replaced.
 pub fn strip(source: &str) -> Result<(String, Vec<Marked>), MarkerError> {
@@ -138,6 +164,7 @@ pub fn strip(source: &str) -> Result<(String, Vec<Marked>), MarkerError> {
 /// `source` as a starter of `level` has it (see [`Level`]), the book's
 /// other anchor lines dropped, and the regions it replaced.
 pub fn strip_at(source: &str, level: Level) -> Result<(String, Vec<Marked>), MarkerError> {
+    no_straddle(source)?;
     let prefix = level.prefix();
     let mut out = String::with_capacity(source.len());
     let mut out_lines = 0;
@@ -354,6 +381,17 @@ fn decode(bytes: &[u8]) -> Result<u8> {
              if !crate::armour_off(\"short\") {\n    if bytes.is_empty() {\n        \
              return Err(short());\n    }\n    }\n    Ok(bytes[0])\n}\n"
         );
+    }
+
+    #[test]
+    fn a_check_that_straddles_a_body_is_an_error() {
+        let source = "// ANCHOR: armour_c Check.\n// ANCHOR: todo_b Body.\nx\n\
+                      // ANCHOR_END: armour_c\n// ANCHOR_END: todo_b\n";
+        for level in [Level::Bodies, Level::Armour, Level::Probe] {
+            let e = strip_at(source, level).unwrap_err();
+            assert_eq!(e.line, 2, "{e}");
+            assert!(e.what.contains("armour_c"), "{e}");
+        }
     }
 
     #[test]
