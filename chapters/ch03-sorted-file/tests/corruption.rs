@@ -75,42 +75,56 @@ fn each_problem_is_named() {
         bad[at..at + bytes.len()].copy_from_slice(bytes);
         bad
     };
-    let cases: Vec<(Vec<u8>, &str)> = vec![
-        (with(0, b"KVSX"), "magic number"),
-        (with(4, &2u16.to_le_bytes()), "format version 1"),
-        (with(8, &4u64.to_le_bytes()), "key length"),
+    // The file: a 16-byte header, then records of 14, 12 and 21 bytes
+    // (starting at 16, 30 and 42, ending at 63), then the checksum.
+    let cases: Vec<(Vec<u8>, &str, u64)> = vec![
+        (with(0, b"KVSX"), "magic number", 0),
+        (with(4, &2u16.to_le_bytes()), "format version 1", 4),
+        (with(8, &4u64.to_le_bytes()), "key length", 63),
         (
             with(8, &2u64.to_le_bytes()),
             "right after the last of 2 records",
+            42,
         ),
-        (good[..good.len() - 1].to_vec(), "end of the data"),
+        (good[..good.len() - 1].to_vec(), "end of the data", 42),
         (
             with(good.len() - 1, &[good[good.len() - 1] ^ 1]),
             "the file is damaged",
+            63,
         ),
-        ([&good[..], b"extra"].concat(), "more bytes"),
-        (Vec::new(), "at least 20 bytes"),
+        ([&good[..], b"extra"].concat(), "more bytes", 63),
+        (Vec::new(), "at least 20 bytes", 0),
     ];
-    for (bytes, mentions) in cases {
+    for (bytes, mentions, offset) in cases {
         let err = expect_corruption(open_with(dir.path(), &bytes), mentions);
         assert!(err.to_string().contains(mentions), "{mentions}: {err}");
+        let at = format!("at byte offset {offset}:");
+        assert!(err.to_string().contains(&at), "{mentions}, {at}: {err}");
     }
 }
 
 #[test]
 fn keys_out_of_order_are_an_error_even_with_a_valid_checksum() {
     let dir = tempfile::tempdir().unwrap();
-    let mut bytes = Vec::new();
-    bytes.extend_from_slice(&format::MAGIC);
-    bytes.extend_from_slice(&format::VERSION.to_le_bytes());
-    bytes.extend_from_slice(&[0, 0]);
-    bytes.extend_from_slice(&2u64.to_le_bytes());
-    format::encode_record(&mut bytes, b"b", b"1").unwrap();
-    format::encode_record(&mut bytes, b"a", b"2").unwrap();
-    let crc = crc32fast::hash(&bytes);
-    bytes.extend_from_slice(&crc.to_le_bytes());
-    let err = expect_corruption(open_with(dir.path(), &bytes), "order");
-    assert!(err.to_string().contains("ascending"), "{err}");
+    // A key after a greater one, and a key twice: a map would quietly
+    // keep one of the two, so only the order check sees it.
+    for second in [&b"a"[..], b"b"] {
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(&format::MAGIC);
+        bytes.extend_from_slice(&format::VERSION.to_le_bytes());
+        bytes.extend_from_slice(&[0, 0]);
+        bytes.extend_from_slice(&2u64.to_le_bytes());
+        format::encode_record(&mut bytes, b"b", b"1").unwrap();
+        format::encode_record(&mut bytes, second, b"2").unwrap();
+        let crc = crc32fast::hash(&bytes);
+        bytes.extend_from_slice(&crc.to_le_bytes());
+        let err = expect_corruption(open_with(dir.path(), &bytes), "order");
+        // The second record starts after the header (16) and the first (8).
+        assert!(
+            err.to_string().contains("ascending") && err.to_string().contains("offset 24:"),
+            "{err}"
+        );
+    }
 }
 
 /// `bytes` with its checksum recomputed, as damage the CRC cannot see (or
@@ -128,21 +142,25 @@ fn with_valid_checksum(mut bytes: Vec<u8>) -> Vec<u8> {
 fn structure_is_checked_even_behind_a_valid_checksum() {
     let dir = tempfile::tempdir().unwrap();
     let good = small_store(dir.path());
-    let cases: Vec<(usize, Vec<u8>, &str)> = vec![
-        (6, vec![1, 0], "reserved bytes of zero"),
+    // (where to patch, the patch, what the error says, and its offset)
+    let cases: Vec<(usize, Vec<u8>, &str, u64)> = vec![
+        (6, vec![1, 0], "reserved bytes of zero", 6),
         (
             16 + 2,
             (2u32 << 20).to_le_bytes().to_vec(),
             "value length of at most",
+            18,
         ),
-        (16, 0xffffu16.to_le_bytes().to_vec(), "end of the data"),
-        (8, 0u64.to_le_bytes().to_vec(), "more bytes"),
+        (16, 0xffffu16.to_le_bytes().to_vec(), "end of the data", 16),
+        (8, 0u64.to_le_bytes().to_vec(), "more bytes", 16),
     ];
-    for (at, patch, mentions) in cases {
+    for (at, patch, mentions, offset) in cases {
         let mut bad = good.clone();
         bad[at..at + patch.len()].copy_from_slice(&patch);
         let err = expect_corruption(open_with(dir.path(), &with_valid_checksum(bad)), mentions);
         assert!(err.to_string().contains(mentions), "{mentions}: {err}");
+        let at = format!("at byte offset {offset}:");
+        assert!(err.to_string().contains(&at), "{mentions}, {at}: {err}");
     }
 }
 

@@ -187,8 +187,9 @@ fn explain(
     } else {
         println!(
             "The code is whole but for {} of its checks on damaged input. Write\n\
-             each where its comment, TODO (armour), says; the tests that need it\n\
-             fail until it is there:",
+             each where its comment, TODO (armour), says, as an Error::corruption\n\
+             like the code around it: the tests look for the words of what was\n\
+             expected, and the offset, so read a failing test to see which:",
             made.todos.len()
         );
     }
@@ -208,7 +209,7 @@ fn explain(
             println!("  cargo test --test {test}");
         }
     } else {
-        println!("\nThe tests that need them:\n");
+        println!("\nThe tests that need them are mostly among these:\n");
         println!("  cd {}", shown.display());
         println!("  cargo test --lib");
         for test in order.iter().filter(|t| chapters::is_damage_test(t)) {
