@@ -10,7 +10,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use ch00_contract::{KeyRange, Result};
-use ch05_sparse_index::format::{BlockIndex, FOOTER_LEN, Footer, encode_index, push_handle};
+use ch05_sparse_index::format::{
+    BlockIndex, FOOTER_LEN, Footer, INDEX_HEADER_LEN, encode_index, push_handle,
+};
 use ch05_sparse_index::table::encode;
 use ch05_sparse_index::{Lookup, Table};
 use disk::Disk;
@@ -250,36 +252,52 @@ fn tables_written_wrong_are_named_errors() {
 #[test]
 fn footers_and_index_headers_written_wrong_are_named_errors() {
     let bytes = table_bytes();
-    let named = |bytes: &[u8], what: &str| {
+    // Each error names what was expected, and where: its offset in the file.
+    let named = |bytes: &[u8], what: &str, offset: usize| {
         let error = open_error(bytes);
         assert!(error.contains(what), "expected {what:?} in: {error}");
+        let at = format!("at byte offset {offset}:");
+        assert!(error.contains(&at), "expected {at:?} in: {error}");
     };
+    let footer_at = bytes.len() - FOOTER_LEN;
     // A version this code does not know (bytes 36..38).
     named(
         &with_footer(&bytes, |f| f[36] = f[36].wrapping_add(1)),
         "format version",
+        footer_at + 36,
     );
     // Reserved bytes that are not zero (38..40).
     named(
         &with_footer(&bytes, |f| f[38] = 1),
         "reserved bytes of zero",
+        footer_at + 38,
     );
     // A meta section that does not start where the index ends (20..28).
     named(
         &with_footer(&bytes, |f| f[20] = f[20].wrapping_add(1)),
         "ending where the footer starts",
+        footer_at,
     );
     // An index too short for its own header, its checksum right.
-    named(&table_of(&[], &[0; 5]), "an index of at least");
-    // A block of no entries.
+    named(&table_of(&[], &[0; 5]), "an index of at least", 0);
+    // A block of no entries: named by its handle, the index's first entry,
+    // after the index's header and first key ("key-00").
+    let index_at = {
+        let tail: [u8; FOOTER_LEN] = bytes[footer_at..].try_into().unwrap();
+        Footer::decode(Path::new("t"), &tail, bytes.len() as u64)
+            .unwrap()
+            .index_offset as usize
+    };
     named(
         &with_index(&bytes, |i| i.blocks[0].entries = 0),
         "a block of at least one entry",
+        index_at + INDEX_HEADER_LEN + b"key-00".len(),
     );
-    // A table of no entries that names a first key.
+    // A table of no entries that names a first key (its length at 8).
     named(
         &table_of(&[], &encode_index(0, b"key", &[])),
         "no first key in an empty table",
+        8,
     );
 }
 

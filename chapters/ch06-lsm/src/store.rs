@@ -538,7 +538,10 @@ impl LsmStore {
             .map(<[u8]>::to_vec)
             .unwrap_or_default();
         // The new shape: the inputs gone from both levels, the outputs (or
-        // the moved table) in the level below, in key order.
+        // the moved table) in the level below, in key order: by where each
+        // table's extent starts, range tombstones included (an output may
+        // hold only range tombstones, and no key: ordered by its first key,
+        // it would come first, and the next open would refuse the level).
         let gone: Vec<u64> = job.inputs.iter().chain(&job.next).copied().collect();
         let mut below: Vec<(&[u8], u64)> = self
             .levels
@@ -552,7 +555,7 @@ impl LsmStore {
                     .iter()
                     .filter(|t| outputs.is_none() && job.inputs.contains(&t.number())),
             )
-            .map(|t| (t.table().first_key().unwrap_or_default(), t.number()))
+            .map(|t| (t.lower().unwrap_or_default(), t.number()))
             .collect();
         below.sort();
         let mut manifest = self.manifest();

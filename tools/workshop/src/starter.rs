@@ -127,15 +127,17 @@ pub fn generate(
     }
     if todos.is_empty() {
         let _ = fs::remove_dir_all(&dest);
-        return Err(format!(
-            "{} has no marked {} yet: nothing to write",
-            chapter.crate_name,
-            if level == Level::Bodies {
-                "bodies"
-            } else {
-                "checks"
-            }
-        ));
+        return Err(if level == Level::Bodies {
+            format!(
+                "{} has no marked bodies yet: nothing to write",
+                chapter.crate_name
+            )
+        } else {
+            format!(
+                "{} has no marked checks on damaged input, so no armour level",
+                chapter.crate_name
+            )
+        });
     }
     write_manifest(root, &source, &dest, dir, level, own)?;
     let lock = root.join("Cargo.lock");
