@@ -248,6 +248,32 @@ impl Levels {
     pub fn insert(&mut self, level: usize, tables: Vec<LiveTable>) {
         let level = &mut self.levels[level];
         level.extend(tables);
-        level.sort_by(|a, b| a.lower().cmp(&b.lower()));
+        level.sort_by(key_order);
     }
+
+    /// The numbers of deeper `level` once the tables `gone` have left it
+    /// and `added` have joined it, in the order [`Levels::insert`] keeps:
+    /// what the manifest names before the store adopts the new shape.
+    pub fn numbers_after<'a>(
+        &'a self,
+        level: usize,
+        gone: &[u64],
+        added: impl IntoIterator<Item = &'a LiveTable>,
+    ) -> Vec<u64> {
+        let mut tables: Vec<&LiveTable> = self.levels[level]
+            .iter()
+            .filter(|t| !gone.contains(&t.number()))
+            .chain(added)
+            .collect();
+        tables.sort_by(|a, b| key_order(a, b));
+        tables.iter().map(|t| t.number()).collect()
+    }
+}
+
+/// The order of a deeper level: by where each table's extent starts, range
+/// tombstones included. (Not by first key: a table may hold only range
+/// tombstones, and no key; ordered by its first key it came first in the
+/// manifest, and the next open refused the level.)
+fn key_order(a: &LiveTable, b: &LiveTable) -> std::cmp::Ordering {
+    a.lower().cmp(&b.lower())
 }

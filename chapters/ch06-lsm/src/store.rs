@@ -538,29 +538,20 @@ impl LsmStore {
             .map(<[u8]>::to_vec)
             .unwrap_or_default();
         // The new shape: the inputs gone from both levels, the outputs (or
-        // the moved table) in the level below, in key order: by where each
-        // table's extent starts, range tombstones included (an output may
-        // hold only range tombstones, and no key: ordered by its first key,
-        // it would come first, and the next open would refuse the level).
+        // the moved table) in the level below, in the key order the levels
+        // keep in memory.
         let gone: Vec<u64> = job.inputs.iter().chain(&job.next).copied().collect();
-        let mut below: Vec<(&[u8], u64)> = self
+        let moved = self
             .levels
-            .level(level + 1)
+            .level(level)
             .iter()
-            .filter(|t| !gone.contains(&t.number()))
-            .chain(outputs.iter().flatten())
-            .chain(
-                self.levels
-                    .level(level)
-                    .iter()
-                    .filter(|t| outputs.is_none() && job.inputs.contains(&t.number())),
-            )
-            .map(|t| (t.lower().unwrap_or_default(), t.number()))
-            .collect();
-        below.sort();
+            .filter(|t| outputs.is_none() && job.inputs.contains(&t.number()));
+        let below =
+            self.levels
+                .numbers_after(level + 1, &gone, outputs.iter().flatten().chain(moved));
         let mut manifest = self.manifest();
         manifest.levels[level].retain(|n| !gone.contains(n));
-        manifest.levels[level + 1] = below.into_iter().map(|(_, n)| n).collect();
+        manifest.levels[level + 1] = below;
         let switched = self.switch_manifest(&manifest);
         if let Err(SwitchError::NotSwitched(e)) = switched {
             for table in outputs.iter().flatten() {

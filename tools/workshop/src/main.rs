@@ -271,7 +271,8 @@ fn check_starter(dir: &Path) -> Result<(bool, Vec<TargetResult>), String> {
 /// Every chapter's starter (or `only`'s) builds, and none of its tests
 /// passes on the todo!() bodies: a test that passes on a starter asserts
 /// nothing about what the reader writes. (That the same tests pass on the
-/// reference code is `cargo test --workspace`'s job.)
+/// reference code is `cargo test --workspace`'s job.) Then its armour
+/// level, if it has one ([`verify_armour`]).
 fn verify(root: &Path, only: &[String]) -> Result<bool, String> {
     let dir = root.join("target/workshop-verify");
     let chosen = if only.is_empty() {
@@ -372,7 +373,7 @@ fn verify_armour(root: &Path, chapter: &Chapter, dir: &Path) -> Result<bool, Str
     let (damage, rest): (Vec<String>, Vec<String>) = chapters::test_order(&probe.dir)?
         .into_iter()
         .partition(|t| chapters::is_damage_test(t));
-    targets.extend(damage.iter().cloned());
+    targets.extend(damage);
     for target in &targets {
         let r = check::run_with(&probe.dir, target, FIXED_SEEDS, Some(PROBE_LIMIT))?;
         if r.red() {

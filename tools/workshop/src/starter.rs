@@ -35,15 +35,21 @@ const ALLOW: &str = "\
 #![allow(unused, unreachable_code)]
 ";
 
-/// The switch a probe build's checks ask (see [`Level::Probe`]).
-const PROBE: &str = "
+/// The switch a probe build's checks ask (see [`Level::Probe`]), read
+/// from [`markers::PROBE_VAR`].
+fn probe_switch() -> String {
+    format!(
+        "
 /// Whether the armour check `name` is switched off in this build (CI's
 /// probe of each check: with it off, a test must fail).
 #[doc(hidden)]
-pub fn armour_off(name: &str) -> bool {
-    std::env::var(\"WORKSHOP_ARMOUR_OFF\").is_ok_and(|off| off == name)
+pub fn armour_off(name: &str) -> bool {{
+    std::env::var({:?}).is_ok_and(|off| off == name)
+}}
+",
+        markers::PROBE_VAR
+    )
 }
-";
 
 /// Where a starter of `level` for `chapter` goes inside `dir`: the
 /// chapter's crate name, with `-armour` (or `-probe`) after it for the
@@ -112,7 +118,7 @@ pub fn generate(
         if rel == Path::new("src/lib.rs") {
             stripped = with_allow(&stripped);
             if level == Level::Probe {
-                stripped.push_str(PROBE);
+                stripped.push_str(&probe_switch());
             }
             // The attribute goes above every item, so above every body.
             for m in &mut marked {
